@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class OrdinancesConfig(AppConfig):
+    """Surveillance ordinances, the agencies they bind, and requests for exceptions."""
+
+    name = "ordinances"
+    verbose_name = "Surveillance oversight"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from ordinances.roles import ensure_groups
+
+        post_migrate.connect(ensure_groups, sender=self)

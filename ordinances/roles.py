@@ -1,0 +1,127 @@
+"""
+Who is who. Roles are Django groups; a liaison also needs to be named on the agency.
+
+- Public: anyone, no account.
+- Agency liaison: in the "Agency liaisons" group and listed in `Agency.liaisons`.
+- Council staff: in the "Council staff" group (superusers count as staff).
+- Clerk: in the "Clerks" group; maintains ordinances, agencies, technologies and uses.
+
+`ensure_groups` gives each group its model permissions for the admin; it runs after every
+`migrate`, so a new database has the groups without a fixture.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING
+
+from django.contrib.auth.models import Group, Permission
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    from ordinances.models import Agency
+
+LIAISONS = "Agency liaisons"
+STAFF = "Council staff"
+CLERKS = "Clerks"
+
+
+class Role(enum.StrEnum):
+    PUBLIC = "public"
+    LIAISON = "liaison"
+    STAFF = "staff"
+    CLERK = "clerk"
+    SYSTEM = "system"
+
+
+# Model permissions each group gets in the admin. State changes are not model
+# permissions: the workflow decides those from the role and the request's state.
+GROUP_PERMISSIONS: dict[str, list[str]] = {
+    LIAISONS: [
+        "add_request",
+        "change_request",
+        "view_request",
+        "add_attachment",
+        "change_attachment",
+        "view_attachment",
+        "view_agency",
+        "view_technology",
+        "view_ordinance",
+        "view_statutoryexception",
+    ],
+    STAFF: [
+        "view_request",
+        "view_attachment",
+        "view_decision",
+        "view_condition",
+        "change_condition",
+        "view_event",
+        "view_agency",
+        "view_technology",
+        "view_technologyuse",
+        "view_ordinance",
+        "view_statutoryexception",
+        "view_categoryrule",
+    ],
+    CLERKS: [
+        f"{action}_{model}"
+        for model in (
+            "ordinance",
+            "categoryrule",
+            "statutoryexception",
+            "agency",
+            "technology",
+            "technologyuse",
+            "source",
+        )
+        for action in ("add", "change", "delete", "view")
+    ]
+    + ["view_request", "view_event", "view_decision", "view_condition", "view_attachment"],
+}
+
+
+def ensure_groups(**kwargs: object) -> None:
+    for name, codenames in GROUP_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        perms = Permission.objects.filter(content_type__app_label="ordinances", codename__in=codenames)
+        group.permissions.set(perms)
+
+
+def in_group(user: AbstractBaseUser | AnonymousUser, name: str) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    cache = getattr(user, "_portal_groups", None)
+    if cache is None:
+        cache = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+        user._portal_groups = cache  # type: ignore[union-attr]
+    return name in cache
+
+
+def is_staff_reviewer(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.is_superuser) or in_group(user, STAFF)
+
+
+def is_liaison_for(user: AbstractBaseUser | AnonymousUser, agency: Agency) -> bool:
+    if not in_group(user, LIAISONS):
+        return False
+    return agency.liaisons.filter(pk=user.pk).exists()
+
+
+def liaison_agency_ids(user: AbstractBaseUser | AnonymousUser) -> set[int]:
+    if not in_group(user, LIAISONS):
+        return set()
+    return set(user.liaison_agencies.values_list("pk", flat=True))  # type: ignore[union-attr]
+
+
+def role_label(user: AbstractBaseUser | AnonymousUser | None) -> str:
+    """The role to record on an Event."""
+    if user is None:
+        return Role.SYSTEM
+    if is_staff_reviewer(user):
+        return Role.STAFF
+    if in_group(user, LIAISONS):
+        return Role.LIAISON
+    if in_group(user, CLERKS):
+        return Role.CLERK
+    return Role.PUBLIC

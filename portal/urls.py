@@ -1,0 +1,17 @@
+"""URL configuration: the public portal at the root, the review workspace under /admin/."""
+
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "Surveillance Oversight Portal: review workspace"
+admin.site.site_title = "Oversight review"
+admin.site.index_title = "Requests, ordinances and the inventory"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("ordinances.urls")),
+]
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
