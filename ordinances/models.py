@@ -183,9 +183,7 @@ class StatutoryException(models.Model):
 
     class Meta:
         ordering = ["ordinance", "title"]
-        constraints = [
-            models.UniqueConstraint(fields=["ordinance", "slug"], name="unique_exception_slug")
-        ]
+        constraints = [models.UniqueConstraint(fields=["ordinance", "slug"], name="unique_exception_slug")]
 
     def __str__(self) -> str:
         return self.title
@@ -213,9 +211,7 @@ class Agency(models.Model):
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=80, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    covered = models.BooleanField(
-        default=True, help_text="Whether the city's ordinances bind this agency."
-    )
+    covered = models.BooleanField(default=True, help_text="Whether the city's ordinances bind this agency.")
     website = models.URLField(blank=True)
     description = models.TextField(blank=True)
     liaisons = models.ManyToManyField(
@@ -258,6 +254,12 @@ class Technology(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("ordinances:technology_detail", args=[self.slug])
 
+    @property
+    def governing_rule_label(self) -> str:
+        """Needs the `governing_rule` annotation (see `rule_in_force_subquery`)."""
+        rule = self.governing_rule  # type: ignore[attr-defined]
+        return CategoryRule.Rule(rule).label if rule else "No rule in force"
+
 
 def rule_in_force_subquery(category_ref: str) -> Subquery:
     """The governing rule for the category at `category_ref`, as a subquery."""
@@ -266,9 +268,7 @@ def rule_in_force_subquery(category_ref: str) -> Subquery:
         output_field=IntegerField(),
     )
     rules = (
-        CategoryRule.objects.filter(
-            category=OuterRef(category_ref), ordinance__status__in=Ordinance.IN_FORCE
-        )
+        CategoryRule.objects.filter(category=OuterRef(category_ref), ordinance__status__in=Ordinance.IN_FORCE)
         .annotate(strictness=strictness)
         .order_by("strictness")
         .values("rule")[:1]
@@ -338,7 +338,9 @@ class TechnologyUse(models.Model):
         if hasattr(self.technology, "public_requests"):
             requests = self.technology.public_requests
         else:
-            requests = list(Request.objects.public().filter(technology_id=self.technology_id).select_related("decision"))
+            requests = list(
+                Request.objects.public().filter(technology_id=self.technology_id).select_related("decision")
+            )
         mine = [r for r in requests if r.agency_id == self.agency_id]
         return derive_public_status(
             rule=rule, agency_covered=self.agency.covered, requests=mine, today=timezone.localdate()
@@ -400,9 +402,7 @@ class RequestQuerySet(models.QuerySet["Request"]):
         """Public requests, plus the drafts of the agencies the user is liaison for."""
         if not user.is_authenticated:
             return self.public()
-        return self.filter(
-            ~Q(status=Request.Status.DRAFT) | Q(agency__liaisons=user)
-        ).distinct()
+        return self.filter(~Q(status=Request.Status.DRAFT) | Q(agency__liaisons=user)).distinct()
 
     def pending(self) -> RequestQuerySet:
         return self.filter(status__in=Request.PENDING)
@@ -466,9 +466,7 @@ class Request(models.Model):
 
     reference = models.CharField(max_length=20, unique=True, editable=False)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.EXCEPTION)
-    status = models.CharField(
-        max_length=30, choices=Status.choices, default=Status.DRAFT, editable=False
-    )
+    status = models.CharField(max_length=30, choices=Status.choices, default=Status.DRAFT, editable=False)
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="requests")
     technology = models.ForeignKey(Technology, on_delete=models.PROTECT, related_name="requests")
     ordinance = models.ForeignKey(Ordinance, on_delete=models.PROTECT, related_name="requests")
@@ -618,9 +616,7 @@ class Condition(models.Model):
     @property
     def is_overdue(self) -> bool:
         return (
-            self.status == self.Status.OPEN
-            and self.due_on is not None
-            and self.due_on < timezone.localdate()
+            self.status == self.Status.OPEN and self.due_on is not None and self.due_on < timezone.localdate()
         )
 
 

@@ -34,6 +34,19 @@ class Role(enum.StrEnum):
     CLERK = "clerk"
     SYSTEM = "system"
 
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.PUBLIC: "Public",
+    Role.LIAISON: "Agency liaison",
+    Role.STAFF: "Council staff",
+    Role.CLERK: "Clerk",
+    Role.SYSTEM: "The portal, on schedule",
+}
+
 
 # Model permissions each group gets in the admin. State changes are not model
 # permissions: the workflow decides those from the role and the request's state.

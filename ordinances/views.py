@@ -1,11 +1,177 @@
-def home(r): pass
-def how_it_works(r, **k): pass
-def healthz(r, **k): pass
-def ordinance_list(r, **k): pass
-def ordinance_detail(r, **k): pass
-def agency_list(r, **k): pass
-def agency_detail(r, **k): pass
-def technology_list(r, **k): pass
-def technology_detail(r, **k): pass
-def request_list(r, **k): pass
-def request_detail(r, **k): pass
+"""
+Public pages. Anyone may read them without an account; they work without JavaScript.
+
+Views stay thin: visibility comes from the querysets (`Request.objects.public()`),
+filtering from `ordinances.filters`, statuses from the models.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db import DatabaseError, connection
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.cache import never_cache
+from django_filters import FilterSet
+
+from ordinances import filters
+from ordinances.models import (
+    Agency,
+    CategoryRule,
+    Event,
+    Ordinance,
+    Request,
+    Technology,
+    TechnologyUse,
+    rule_in_force_subquery,
+)
+from ordinances.workflow import TRANSITIONS
+
+RECENT = 10
+
+
+def _filtered_page(
+    request: HttpRequest, filterset_class: type[FilterSet], queryset: QuerySet
+) -> tuple[FilterSet, Page, int]:
+    """Filter and paginate a list. Bad filter values give a 400 and no rows, not a 500."""
+    filterset = filterset_class(request.GET or None, queryset=queryset, request=request)
+    if filterset.is_bound and not filterset.is_valid():
+        rows, status = queryset.none(), 400
+    else:
+        rows, status = filterset.qs, 200
+    page = Paginator(rows, settings.PORTAL_PAGE_SIZE).get_page(request.GET.get("page"))
+    return filterset, page, status
+
+
+def _list(request: HttpRequest, template: str, filterset_class: type[FilterSet], queryset: QuerySet, **extra):
+    filterset, page, status = _filtered_page(request, filterset_class, queryset)
+    context = {"filter": filterset, "page": page, **extra}
+    return render(request, template, context, status=status)
+
+
+def _public_requests() -> QuerySet[Request]:
+    return Request.objects.public().for_list()
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    prohibited = (
+        CategoryRule.objects.filter(
+            rule=CategoryRule.Rule.PROHIBITED, ordinance__status__in=Ordinance.IN_FORCE
+        )
+        .select_related("ordinance")
+        .order_by("category")
+    )
+    context = {
+        "prohibited": prohibited,
+        "pending": _public_requests().pending().order_by("-submitted_at")[:RECENT],
+        "decided": _public_requests()
+        .filter(decision__isnull=False)
+        .order_by("-decision__decided_on", "-pk")[:RECENT],
+        "ordinances": Ordinance.objects.in_force(),
+    }
+    return render(request, "ordinances/home.html", context)
+
+
+def ordinance_list(request: HttpRequest) -> HttpResponse:
+    queryset = Ordinance.objects.annotate(
+        request_count=Count("requests", filter=~Q(requests__status="draft"))
+    ).order_by("-adopted_on", "file_number")
+    return _list(request, "ordinances/ordinance_list.html", filters.OrdinanceFilter, queryset)
+
+
+def ordinance_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    ordinance = get_object_or_404(
+        Ordinance.objects.prefetch_related("rules", "exceptions", "sources"), slug=slug
+    )
+    context = {
+        "ordinance": ordinance,
+        "requests": _public_requests().filter(ordinance=ordinance)[:RECENT],
+    }
+    return render(request, "ordinances/ordinance_detail.html", context)
+
+
+def agency_list(request: HttpRequest) -> HttpResponse:
+    queryset = Agency.objects.annotate(
+        use_count=Count("uses", distinct=True),
+        request_count=Count("requests", filter=~Q(requests__status="draft"), distinct=True),
+    ).order_by("name")
+    return _list(request, "ordinances/agency_list.html", filters.AgencyFilter, queryset)
+
+
+def agency_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    agency = get_object_or_404(Agency, slug=slug)
+    context = {
+        "agency": agency,
+        "uses": TechnologyUse.objects.filter(agency=agency).with_public_status().prefetch_related("sources"),
+        "requests": _public_requests().filter(agency=agency)[:RECENT],
+    }
+    return render(request, "ordinances/agency_detail.html", context)
+
+
+def technology_list(request: HttpRequest) -> HttpResponse:
+    queryset = Technology.objects.annotate(
+        governing_rule=rule_in_force_subquery("category"),
+        agency_count=Count("uses", distinct=True),
+    ).order_by("name")
+    return _list(
+        request,
+        "ordinances/technology_list.html",
+        filters.TechnologyFilter,
+        queryset,
+    )
+
+
+def technology_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    technology = get_object_or_404(
+        Technology.objects.annotate(governing_rule=rule_in_force_subquery("category")), slug=slug
+    )
+    context = {
+        "technology": technology,
+        "uses": TechnologyUse.objects.filter(technology=technology)
+        .with_public_status()
+        .prefetch_related("sources"),
+        "requests": _public_requests().filter(technology=technology)[:RECENT],
+    }
+    return render(request, "ordinances/technology_detail.html", context)
+
+
+def request_list(request: HttpRequest) -> HttpResponse:
+    return _list(request, "ordinances/request_list.html", filters.RequestFilter, _public_requests())
+
+
+def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    queryset = (
+        Request.objects.visible_to(request.user)
+        .for_list()
+        .select_related("exception", "renews")
+        .prefetch_related(
+            "attachments",
+            "decision__conditions",
+            Prefetch("events", queryset=Event.objects.public(), to_attr="public_events"),
+        )
+    )
+    obj = get_object_or_404(queryset, reference=reference)
+    return render(request, "ordinances/request_detail.html", {"req": obj})
+
+
+def how_it_works(request: HttpRequest) -> HttpResponse:
+    context = {
+        "transitions": TRANSITIONS.values(),
+        "states": Request.Status.choices,
+        "ordinances": Ordinance.objects.in_force().prefetch_related("rules", "exceptions"),
+    }
+    return render(request, "ordinances/how_it_works.html", context)
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the database answers, 503 when it does not. For load balancers."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})

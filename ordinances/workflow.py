@@ -56,6 +56,24 @@ class Transition:
     needs: tuple[str, ...] = field(default=())
     public: bool = True
 
+    @property
+    def actor_labels(self) -> list[str]:
+        return [role.label for role in self.actors]
+
+    @property
+    def source_labels(self) -> list[str]:
+        return [S(s).label for s in self.sources]
+
+    @property
+    def target_label(self) -> str:
+        return S(self.target).label
+
+    @property
+    def kind_labels(self) -> list[str]:
+        if self.kinds == ALL_KINDS:
+            return ["All requests"]
+        return [K(k).label for k in self.kinds]
+
 
 TRANSITIONS: dict[str, Transition] = {
     t.name: t
@@ -239,9 +257,7 @@ def actor_roles(user: Actor, request: Request) -> set[Role]:
 def refusal(transition: Transition, request: Request, user: Actor) -> TransitionRefused | None:
     """Why `user` may not make `transition` on `request` now, or None if they may."""
     if not actor_roles(user, request) & set(transition.actors):
-        return TransitionRefused(
-            NOT_PERMITTED.format(action=transition.label.lower()), code="permission"
-        )
+        return TransitionRefused(NOT_PERMITTED.format(action=transition.label.lower()), code="permission")
     if request.kind not in transition.kinds:
         return TransitionRefused(
             WRONG_KIND.format(action=transition.label, kind=request.get_kind_display().lower())
@@ -360,11 +376,15 @@ def submit(request: Request, *, by: Actor, note: str = "", now: datetime.datetim
     return _run("submit", request, by=by, note=note, now=now, change=change)
 
 
-def begin_review(request: Request, *, by: Actor, note: str = "", now: datetime.datetime | None = None) -> Request:
+def begin_review(
+    request: Request, *, by: Actor, note: str = "", now: datetime.datetime | None = None
+) -> Request:
     return _run("begin_review", request, by=by, note=note, now=now)
 
 
-def return_to_agency(request: Request, *, by: Actor, reason: str, now: datetime.datetime | None = None) -> Request:
+def return_to_agency(
+    request: Request, *, by: Actor, reason: str, now: datetime.datetime | None = None
+) -> Request:
     return _run("return_to_agency", request, by=by, note=reason, now=now)
 
 
@@ -465,7 +485,12 @@ def decide(
 
     def change(r: Request, now: datetime.datetime) -> tuple[list[str], str]:
         errors: dict[str, str] = {}
-        counts = {"votes_yes": votes_yes, "votes_no": votes_no, "votes_abstain": votes_abstain, "votes_absent": votes_absent}
+        counts = {
+            "votes_yes": votes_yes,
+            "votes_no": votes_no,
+            "votes_abstain": votes_abstain,
+            "votes_absent": votes_absent,
+        }
         for key, value in counts.items():
             if value is None or value < 0:
                 errors[key] = "Enter a vote count of zero or more."
@@ -515,12 +540,18 @@ def decide(
             text += f" In effect {effective.isoformat()} to {expires.isoformat()}."
         if conditions:
             text += " Conditions: " + "; ".join(
-                c.text.strip() + (f" (due {c.due_on.isoformat()})" if c.due_on else "")
-                for c in conditions
+                c.text.strip() + (f" (due {c.due_on.isoformat()})" if c.due_on else "") for c in conditions
             )
         return [], text
 
-    return _run(name, request, by=by, note=summary if outcome != Decision.Outcome.DENIED else summary, now=now, change=change)
+    return _run(
+        name,
+        request,
+        by=by,
+        note=summary,
+        now=now,
+        change=change,
+    )
 
 
 def withdraw(request: Request, *, by: Actor, reason: str, now: datetime.datetime | None = None) -> Request:
@@ -554,7 +585,9 @@ def expire_due(*, now: datetime.datetime | None = None) -> list[Request]:
     return [expire(r, by=None, now=now) for r in due]
 
 
-def accept_report(request: Request, *, by: Actor, note: str = "", now: datetime.datetime | None = None) -> Request:
+def accept_report(
+    request: Request, *, by: Actor, note: str = "", now: datetime.datetime | None = None
+) -> Request:
     return _run("accept_report", request, by=by, note=note, now=now)
 
 
@@ -587,9 +620,7 @@ def create_draft(*, by: Actor, now: datetime.datetime | None = None, **fields: A
     now = now or timezone.now()
     request = Request(created_by=by, created_at=now, **fields)
     if by is None or not roles.is_liaison_for(by, request.agency):
-        raise TransitionRefused(
-            "Only a liaison of the agency can start a request for it.", code="permission"
-        )
+        raise TransitionRefused("Only a liaison of the agency can start a request for it.", code="permission")
     request.full_clean(exclude=["reference", "created_by"])
     for attempt in range(5):
         request.reference = _next_reference(now.year)

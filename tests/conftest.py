@@ -115,9 +115,16 @@ def clerk(db) -> User:
 def _decision(outcome: str) -> tuple[str, dict]:
     kwargs = {"outcome": outcome, "votes_yes": 9, "votes_no": 3}
     if outcome == "approved_with_conditions":
-        kwargs["conditions"] = [workflow.ConditionInput("Publish an annual report", datetime.date(2030, 1, 1))]
+        kwargs["conditions"] = [
+            workflow.ConditionInput("Publish an annual report", datetime.date(2030, 1, 1))
+        ]
     if outcome == "denied":
-        kwargs = {"outcome": outcome, "votes_yes": 2, "votes_no": 10, "summary": "Benefits do not outweigh costs."}
+        kwargs = {
+            "outcome": outcome,
+            "votes_yes": 2,
+            "votes_no": 10,
+            "summary": "Benefits do not outweigh costs.",
+        }
     return ("decide", kwargs)
 
 
@@ -143,7 +150,11 @@ for _outcome in ("approved", "approved_with_conditions", "denied"):
 PATHS["withdrawn"] = [("submit", {}), ("withdraw", {"reason": "No longer needed."})]
 PATHS["revoked"] = [*PATHS["approved"], ("revoke", {"reason": "Conditions breached."})]
 PATHS["accepted"] = [("submit", {}), ("begin_review", {}), ("accept_report", {})]
-PATHS["referred"] = [("submit", {}), ("begin_review", {}), ("refer_to_full_review", {"reason": "Needs approval."})]
+PATHS["referred"] = [
+    ("submit", {}),
+    ("begin_review", {}),
+    ("refer_to_full_review", {"reason": "Needs approval."}),
+]
 
 LIAISON_STEPS = {"submit", "withdraw"}
 
@@ -152,7 +163,9 @@ LIAISON_STEPS = {"submit", "withdraw"}
 def make_request(ordinance, agency_a, drone, liaison_a, staff):
     """Build a request of agency A and walk it through the real workflow to `to`."""
 
-    def make(to: str = "draft", *, kind: str | None = None, agency=None, technology=None, liaison=None, **fields):
+    def make(
+        to: str = "draft", *, kind: str | None = None, agency=None, technology=None, liaison=None, **fields
+    ):
         agency = agency or agency_a
         liaison = liaison or liaison_a
         if kind is None:

@@ -49,7 +49,8 @@ def run(forward: bool):
         if vendor not in STATEMENTS:
             raise RuntimeError(f"No append-only trigger for {vendor}; add one before using it.")
         for sql in STATEMENTS[vendor][0 if forward else 1]:
-            schema_editor.execute(sql)
+            # params=None: the PL/pgSQL body has a literal % that must not be read as a placeholder.
+            schema_editor.execute(sql, params=None)
 
     return apply
 
