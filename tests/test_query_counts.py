@@ -1,0 +1,114 @@
+"""Each public page runs a fixed number of queries however many rows it shows."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from model_bakery import baker
+
+from ordinances import workflow
+from ordinances.models import Agency, Category, CategoryRule, Ordinance, Technology, TechnologyUse
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def grow(ordinance, agency_a, drone, liaison_a, staff):
+    """Add `n` rows of everything the public pages list, through the real workflow."""
+
+    added = itertools.count()
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            i = next(added)
+            extra_ordinance = baker.make(
+                Ordinance, slug=f"ord-{i}", file_number=f"F-{i}", status=Ordinance.Status.IN_EFFECT
+            )
+            CategoryRule.objects.create(
+                ordinance=extra_ordinance, category=Category.GUNSHOT_DETECTION, rule="approval_required"
+            )
+            agency = baker.make(Agency, slug=f"agency-{i}", name=f"Agency {i}")
+            technology = baker.make(Technology, slug=f"tech-{i}", name=f"Tech {i}", category=Category.DRONES)
+            baker.make(TechnologyUse, agency=agency_a, technology=technology)
+            baker.make(TechnologyUse, agency=agency, technology=drone)
+            request = workflow.create_draft(
+                by=liaison_a,
+                kind="approval",
+                agency=agency_a,
+                technology=drone,
+                ordinance=ordinance,
+                title=f"Request {i}",
+                purpose="Testing query counts.",
+            )
+            workflow.submit(request, by=liaison_a)
+            if i % 2:
+                workflow.begin_review(request, by=staff)
+                workflow.add_note(request, by=staff, note=f"Public note {i}", public=True)
+
+    return add
+
+
+def queries_for(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(captured.captured_queries)
+
+
+def page_urls(agency_a, drone, ordinance) -> list[str]:
+    return [
+        reverse("ordinances:home"),
+        reverse("ordinances:ordinance_list"),
+        reverse("ordinances:agency_list"),
+        reverse("ordinances:technology_list"),
+        reverse("ordinances:request_list"),
+        reverse("ordinances:request_list") + "?status=submitted&agency=agency-a",
+        reverse("ordinances:how_it_works"),
+        ordinance.get_absolute_url(),
+        agency_a.get_absolute_url(),
+        drone.get_absolute_url(),
+    ]
+
+
+def test_list_and_detail_pages_run_the_same_queries_for_5_and_200_rows(
+    client, grow, agency_a, drone, ordinance
+):
+    grow(5)
+    small = {url: queries_for(client, url) for url in page_urls(agency_a, drone, ordinance)}
+    grow(195)
+    large = {url: queries_for(client, url) for url in page_urls(agency_a, drone, ordinance)}
+    assert large == small
+
+
+def test_a_request_timeline_runs_the_same_queries_for_5_and_200_events(client, make_request, staff):
+    request = make_request("in_review")
+    for i in range(3):
+        workflow.add_note(request, by=staff, note=f"note {i}", public=True)
+    small = queries_for(client, request.get_absolute_url())
+    for i in range(195):
+        workflow.add_note(request, by=staff, note=f"note {i}", public=True)
+    assert queries_for(client, request.get_absolute_url()) == small
+
+
+def test_public_status_of_many_uses_takes_a_fixed_number_of_queries(
+    grow, agency_a, django_assert_num_queries
+):
+    grow(30)
+    uses = TechnologyUse.objects.filter(agency=agency_a).with_public_status()
+    # One query for the uses with their rule, one for the requests of their technologies.
+    with django_assert_num_queries(2):
+        statuses = [use.public_status for use in uses]
+    assert len(statuses) == 30
+
+
+def test_request_visibility_query_is_a_single_query(make_request, django_assert_num_queries):
+    make_request("submitted")
+    from ordinances.models import Request
+
+    with django_assert_num_queries(1):
+        list(Request.objects.visible_to(AnonymousUser()))
