@@ -563,7 +563,7 @@ class Request(models.Model):
         due = self.emergency_report_due_on
         if due is None:
             return False
-        reported = self.submitted_at.date() if self.submitted_at else timezone.localdate()
+        reported = timezone.localdate(self.submitted_at) if self.submitted_at else timezone.localdate()
         return reported > due
 
 

@@ -618,12 +618,14 @@ def _next_reference(year: int) -> str:
 def create_draft(*, by: Actor, now: datetime.datetime | None = None, **fields: Any) -> Request:
     """A liaison starts a request for their own agency. Drafts are not public."""
     now = now or timezone.now()
-    request = Request(created_by=by, created_at=now, **fields)
+    request = Request(created_at=now, **fields)
     if by is None or not roles.is_liaison_for(by, request.agency):
         raise TransitionRefused("Only a liaison of the agency can start a request for it.", code="permission")
+    # Assigned only now: an AnonymousUser cannot be assigned to a foreign key.
+    request.created_by = by
     request.full_clean(exclude=["reference", "created_by"])
     for attempt in range(5):
-        request.reference = _next_reference(now.year)
+        request.reference = _next_reference(timezone.localdate(now).year)
         try:
             with transaction.atomic():
                 request.save(force_insert=True)

@@ -1,0 +1,910 @@
+"""
+Load the portal's starting data: the real Minneapolis facial recognition ordinance and a
+clearly labelled set of fictional demo records around it.
+
+    python manage.py seed_demo
+
+What it loads
+-------------
+* **The real record** (``is_demo=False``): ordinance 2020-00681, its one verified rule
+  (facial recognition prohibited), the exceptions news coverage reported (kept
+  ``verified=False``), the three news articles it rests on, the Minneapolis Police
+  Department (covered) and the Hennepin County Sheriff's Office (not covered), and a
+  plain-language "Facial recognition" entry. What could not be checked against the code
+  text (section numbers, definitions, who decides exception requests, deadlines, the
+  effective date) is left blank and listed in the ordinance's ``unverified_note``.
+* **Demo records** (``is_demo=True``, every name marked "Demo" or "(demo)"): a fictional
+  ordinance with its own deadlines, demo agencies, technologies and inventory rows, and
+  one demo request or more in every ``Request.Status``. Two of the demo requests are
+  exception requests under the real ordinance 2020-00681, relying on a reported exception.
+
+Accounts
+--------
+Two kinds, for two purposes:
+
+* **Workflow actors** ``demo-liaison`` and ``demo-staff``, always created, with unusable
+  passwords: nobody can sign in as them. Every demo request is built through
+  ``ordinances.workflow`` (``create_draft``, ``submit``, ``begin_review``, ``decide``...)
+  acting as them, and the daily expiry acting as ``system``, so the timelines are real
+  workflow output and read the same whatever DEBUG was when the seed ran.
+* **Login accounts** ``clerk``, ``staff`` and ``liaison``, password ``portal-demo``,
+  created only when ``settings.DEBUG`` is on, in the Clerks, Council staff and Agency
+  liaisons groups. ``liaison`` is liaison of every demo agency and of the Minneapolis
+  Police Department, so it can open the demo drafts and returned requests; ``staff`` can
+  review any request. A password is set only when the account is created; an existing
+  account with one of these names keeps its password.
+
+Idempotency
+-----------
+Running it again changes nothing and creates no duplicates. Records are looked up by
+their natural key (file number, slug, name, URL) and left alone when present, so a
+clerk's corrections survive a second run. A demo request is keyed by its title: if a
+request with that title exists it is skipped. Everything runs in one transaction.
+
+Dates
+-----
+Demo histories are backdated with the workflow functions' ``now=`` argument and counted
+back from the day the seed runs, so approvals are current, one approval has expired,
+comment periods are still open and the scheduled hearing is still ahead.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand
+from django.db import models, transaction
+from django.utils import timezone
+
+from ordinances import roles, workflow
+from ordinances.models import (
+    Agency,
+    Category,
+    CategoryRule,
+    Ordinance,
+    Request,
+    Source,
+    StatutoryException,
+    Technology,
+    TechnologyUse,
+)
+
+DEMO_PASSWORD = "portal-demo"
+WORKFLOW_LIAISON = "demo-liaison"
+WORKFLOW_STAFF = "demo-staff"
+# username -> (group, first name, last name)
+LOGIN_ACCOUNTS = {
+    "clerk": (roles.CLERKS, "Demo", "Clerk"),
+    "staff": (roles.STAFF, "Demo", "Council staff"),
+    "liaison": (roles.LIAISONS, "Demo", "Agency liaison"),
+}
+
+REAL_FILE_NUMBER = "2020-00681"
+DEMO_FILE_NUMBER = "DEMO-2026-01"
+MPD = "minneapolis-police-department"
+HENNEPIN_SHERIFF = "hennepin-county-sheriffs-office"
+EXCEPTION_NOTE = "Reported in news coverage; not checked against the code text"
+FICTIONAL = "Fictional request for demonstration; no real department filed it."
+
+# ---------------------------------------------------------------------------
+# The real record
+# ---------------------------------------------------------------------------
+
+SOURCES = [
+    {
+        "url": "https://minnesota.cbslocal.com/2021/02/12/"
+        "minneapolis-city-council-bans-use-of-facial-recognition-technology/",
+        "title": "Minneapolis City Council Bans Use Of Facial Recognition Technology",
+        "publisher": "CBS Minnesota",
+        "published_on": datetime.date(2021, 2, 12),
+    },
+    {
+        "url": "https://kstp.com/minnesota-news/minneapolis-city-council-votes-to-bar-use-of-"
+        "facial-recognition-technology-with-narrow-exceptions/6010852/",
+        "title": "Minneapolis City Council votes to bar use of facial recognition technology",
+        "publisher": "KSTP",
+        "published_on": datetime.date(2021, 2, 12),
+    },
+    {
+        "url": "https://www.biometricupdate.com/202102/"
+        "minneapolis-passes-restrictions-on-facial-recognition-use-by-local-police",
+        "title": "Minneapolis passes restrictions on facial recognition use by local police",
+        "publisher": "Biometric Update",
+        "published_on": datetime.date(2021, 2, 15),
+    },
+]
+
+REAL_ORDINANCE = {
+    "slug": "2020-00681",
+    "title": "Prohibiting the use of facial recognition technology",
+    "jurisdiction": "City of Minneapolis",
+    "code_citation": "Title 2, Chapter 41",
+    "status": Ordinance.Status.IN_EFFECT,
+    "introduced_on": datetime.date(2020, 10, 16),
+    "adopted_on": datetime.date(2021, 2, 12),
+    "effective_on": None,
+    "author": "Council Member Steve Fletcher",
+    "votes_yes": 13,
+    "votes_no": 0,
+    "votes_abstain": 0,
+    "votes_absent": 0,
+    "summary": (
+        "No Minneapolis city department, the police included, may buy, obtain or use "
+        "facial recognition technology. The ban reaches the results of such systems too: "
+        "the city may not get face-matching information through a contractor or another "
+        "third party, and may not ask anyone else to run a face search for it.\n\n"
+        "The ordinance binds the City of Minneapolis only. Outside agencies that operate in "
+        "the city, such as the Hennepin County Sheriff's Office, and private businesses are "
+        "not covered.\n\n"
+        "News reports describe a few narrow exceptions: getting into a secure building, "
+        "unlocking a phone, and controlling employees' access and security at work. A "
+        "department that wants another use can ask for it through a public process, and the "
+        "city must report violations and the remedies taken on a regular basis.\n\n"
+        "The City Council passed it 13 to 0 on 12 February 2021, and it became law when the "
+        "mayor's deadline for a veto passed."
+    ),
+    "unverified_note": (
+        "Not yet checked against the text of the code: the section numbers and the "
+        "definitions the ordinance uses; the exact wording and scope of the exceptions, which "
+        "are listed here as news coverage reported them; who decides a department's request "
+        "for an exception or a further permitted use, and how; and any deadlines (comment "
+        "period, hearing notice, emergency reports, length of an approval), which are left "
+        "blank. The date the ordinance took effect is unknown and left blank. The title here "
+        "describes the ordinance; it is not the official title wording."
+    ),
+    "comment_period_days": None,
+    "hearing_notice_days": None,
+    "emergency_report_days": None,
+    "approval_term_days": None,
+    "deadlines_verified": False,
+    "is_demo": False,
+}
+
+REAL_RULES = [
+    (
+        Category.FACIAL_RECOGNITION,
+        CategoryRule.Rule.PROHIBITED,
+        "City departments may not acquire or use it, nor data derived from it.",
+    ),
+]
+
+REAL_EXCEPTIONS = [
+    {
+        "slug": "secure-building-access",
+        "title": "Access to a secure building",
+        "description": "Using face matching to let authorized people into a secured building.",
+    },
+    {
+        "slug": "unlocking-a-smartphone",
+        "title": "Unlocking a smartphone or other device",
+        "description": "Using a phone's or device's own face unlock feature.",
+    },
+    {
+        "slug": "employee-access-control",
+        "title": "Employee access control and workplace security",
+        "description": "Controlling which employees may enter work areas, and securing the workplace.",
+    },
+]
+
+REAL_AGENCIES = [
+    {
+        "slug": MPD,
+        "name": "Minneapolis Police Department",
+        "kind": Agency.Kind.POLICE,
+        "covered": True,
+        "description": "The city's police department. Ordinance 2020-00681 binds it.",
+    },
+    {
+        "slug": HENNEPIN_SHERIFF,
+        "name": "Hennepin County Sheriff's Office",
+        "kind": Agency.Kind.SHERIFF,
+        "covered": False,
+        "description": (
+            "A county agency that also works in Minneapolis. City ordinances do not bind it: "
+            "news coverage of the 2021 facial recognition ban noted that outside agencies "
+            "working in the city are not covered."
+        ),
+    },
+]
+
+REAL_TECHNOLOGIES = [
+    {
+        "slug": "facial-recognition",
+        "name": "Facial recognition",
+        "category": Category.FACIAL_RECOGNITION,
+        "description": (
+            "Software that compares a face captured in a photo or video with a collection of "
+            "stored face images, to guess who the person is or to confirm that they are who "
+            "they say they are. Some services search pictures gathered from across the "
+            "internet. News coverage reported that before the 2021 ban Minneapolis police had "
+            "access to Clearview AI, a service that matches faces against images collected "
+            "from the open web."
+        ),
+        "civil_liberties_concerns": (
+            "It can identify people from a distance without their knowledge or consent, which "
+            "makes it possible to track who goes to a protest, a place of worship or a clinic, "
+            "and discourages people from speaking and gathering freely. It makes more mistakes "
+            "with people who are not white men, women of color above all, so wrong matches and "
+            "the stops or arrests that can follow fall unevenly. Services built on images taken "
+            "from the web use the faces of people who never agreed to be in a database."
+        ),
+        "vendors": "Clearview AI",
+    },
+]
+
+# ---------------------------------------------------------------------------
+# The demo records
+# ---------------------------------------------------------------------------
+
+DEMO_RULES = [
+    (Category.DRONES, CategoryRule.Rule.APPROVAL_REQUIRED),
+    (Category.LICENSE_PLATE_READERS, CategoryRule.Rule.APPROVAL_REQUIRED),
+    (Category.GUNSHOT_DETECTION, CategoryRule.Rule.APPROVAL_REQUIRED),
+    (Category.CELL_SITE_SIMULATORS, CategoryRule.Rule.APPROVAL_REQUIRED),
+    (Category.VIDEO_ANALYTICS, CategoryRule.Rule.APPROVAL_REQUIRED),
+    (Category.BODY_WORN_CAMERAS, CategoryRule.Rule.DISCLOSURE_ONLY),
+]
+
+DEMO_AGENCIES = [
+    {"slug": "demo-fire-department", "name": "Demo Fire Department", "kind": Agency.Kind.FIRE},
+    {"slug": "demo-public-works", "name": "Demo Public Works", "kind": Agency.Kind.PUBLIC_WORKS},
+    {"slug": "demo-police-department", "name": "Demo Police Department", "kind": Agency.Kind.POLICE},
+    {
+        "slug": "demo-transportation",
+        "name": "Demo Transportation Department",
+        "kind": Agency.Kind.TRANSPORTATION,
+    },
+]
+
+DEMO_TECHNOLOGIES = [
+    {
+        "slug": "demo-drone",
+        "name": "Drone (demo)",
+        "category": Category.DRONES,
+        "description": "A small remote-controlled aircraft carrying a video or thermal camera.",
+        "civil_liberties_concerns": "It can look into back yards and windows, and film crowds from above.",
+    },
+    {
+        "slug": "demo-alpr",
+        "name": "Automated license plate reader (demo)",
+        "category": Category.LICENSE_PLATE_READERS,
+        "description": (
+            "Cameras that read the plate of every passing vehicle and store it with the time and "
+            "place, then check it against lists of wanted vehicles."
+        ),
+        "civil_liberties_concerns": (
+            "Stored reads show where drivers go and when, including people suspected of nothing."
+        ),
+    },
+    {
+        "slug": "demo-gunshot-detection",
+        "name": "Gunshot detection sensors (demo)",
+        "category": Category.GUNSHOT_DETECTION,
+        "description": (
+            "Microphones on poles and rooftops that listen for loud bangs and alert police to "
+            "where a shot may have been fired."
+        ),
+        "civil_liberties_concerns": (
+            "Always-on microphones in residential streets; false alerts send armed officers into "
+            "neighborhoods, often the same few neighborhoods."
+        ),
+    },
+    {
+        "slug": "demo-body-worn-camera",
+        "name": "Body-worn camera (demo)",
+        "category": Category.BODY_WORN_CAMERAS,
+        "description": "A camera clipped to an employee's uniform that records video and sound.",
+        "civil_liberties_concerns": "It records bystanders and the inside of people's homes.",
+    },
+    {
+        "slug": "demo-face-door-access",
+        "name": "Face-matching door access (demo)",
+        "category": Category.FACIAL_RECOGNITION,
+        "description": "A door reader that unlocks when it matches an enrolled employee's face.",
+        "civil_liberties_concerns": "It keeps a face template of every enrolled employee.",
+    },
+    {
+        "slug": "demo-phone-face-unlock",
+        "name": "Phone face unlock (demo)",
+        "category": Category.FACIAL_RECOGNITION,
+        "description": "The face unlock feature built into a smartphone.",
+        "civil_liberties_concerns": "Minimal if the face data never leaves the phone.",
+    },
+]
+
+# (agency slug, technology slug, fields)
+DEMO_USES: list[tuple[str, str, dict[str, Any]]] = [
+    (
+        "demo-fire-department",
+        "demo-drone",
+        {
+            "vendor_product": "SkyScout Q-1 quadcopter (fictional)",
+            "retention": "Video kept 30 days unless needed to investigate a fire's cause.",
+            "data_sharing_recipients": "Demo County Emergency Management (fictional)\n"
+            "Demo State Fire Marshal (fictional)",
+            "annual_cost": Decimal("12500.00"),
+        },
+    ),
+    (
+        "demo-public-works",
+        "demo-drone",
+        {
+            "vendor_product": "SkyScout Q-1 quadcopter (fictional)",
+            "retention": "Inspection images kept for the life of the structure.",
+            "data_sharing_recipients": "Demo State Department of Transportation (fictional)",
+            "notes": "The roof inspection approval expired; bridge inspections await a hearing.",
+        },
+    ),
+    (
+        "demo-police-department",
+        "demo-alpr",
+        {
+            "vendor_product": "PlateWatch mobile readers (fictional)",
+            "retention": "Reads that match no hotlist deleted after 30 days.",
+            "data_sharing_recipients": "Demo County Sheriff (fictional)\n"
+            "Demo Regional Fusion Center (fictional)",
+            "annual_cost": Decimal("86000.00"),
+        },
+    ),
+    (
+        "demo-police-department",
+        "demo-gunshot-detection",
+        {
+            "vendor_product": "SoundGrid sensors (fictional)",
+            "notes": "Not in use: a two-neighborhood pilot awaits the council's decision.",
+        },
+    ),
+    (
+        "demo-police-department",
+        "demo-body-worn-camera",
+        {
+            "vendor_product": "ClipCam 3 (fictional)",
+            "retention": "Footage kept 180 days, longer when tagged as evidence.",
+            "data_sharing_recipients": "Demo County Attorney's Office (fictional)",
+            "annual_cost": Decimal("240000.00"),
+        },
+    ),
+    (
+        "demo-transportation",
+        "demo-alpr",
+        {
+            "vendor_product": "PlateWatch fixed readers (fictional)",
+            "retention": "Reads kept 7 days for parking enforcement.",
+            "data_sharing_recipients": "Demo Parking Services Contractor (fictional)",
+            "notes": "The parking ramp approval was revoked; a new request is submitted.",
+        },
+    ),
+]
+
+
+@dataclass
+class Step:
+    """One workflow call: the function's name, when it happened, its own arguments."""
+
+    name: str
+    at: datetime.datetime
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DemoRequest:
+    title: str
+    agency: str
+    technology: str
+    created: datetime.datetime
+    purpose: str
+    steps: list[Step] = field(default_factory=list)
+    kind: str = Request.Kind.APPROVAL
+    ordinance: str = DEMO_FILE_NUMBER
+    exception: str | None = None
+    renews: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+LIAISON_STEPS = {"submit", "withdraw"}
+SYSTEM_STEPS = {"expire"}
+
+
+def demo_requests(today: datetime.date) -> list[DemoRequest]:
+    """The demo requests, their histories counted back from `today`."""
+
+    def at(days_ago: int, hour: int = 10, minute: int = 0) -> datetime.datetime:
+        day = today - datetime.timedelta(days=days_ago)
+        return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, minute)))
+
+    def day(days_ago: int) -> datetime.date:
+        return today - datetime.timedelta(days=days_ago)
+
+    def to_hearing(start: int, *, hearing: int) -> list[Step]:
+        """Submitted `start` days ago, through review and 30 days' comment, to a hearing."""
+        return [
+            Step("submit", at(start)),
+            Step("begin_review", at(start - 4, 14)),
+            Step("open_comment_period", at(start - 8)),
+            Step("schedule_hearing", at(start - 40), {"hearing_at": at(hearing, 18)}),
+        ]
+
+    def decided(hearing: int, outcome: str, yes: int, no: int, **kwargs: Any) -> Step:
+        return Step(
+            "decide", at(hearing, 20), {"outcome": outcome, "votes_yes": yes, "votes_no": no, **kwargs}
+        )
+
+    return [
+        DemoRequest(
+            title="Demo: Drone for sizing up structure fires",
+            agency="demo-fire-department",
+            technology="demo-drone",
+            created=at(3),
+            purpose="Fly a thermal-camera drone over large building fires to find hot spots and "
+            "people trapped inside. " + FICTIONAL,
+            fields={"data_collected": "Thermal and visible video of the burning building."},
+        ),
+        DemoRequest(
+            title="Demo: License plate readers on parking enforcement vehicles",
+            agency="demo-transportation",
+            technology="demo-alpr",
+            created=at(9),
+            purpose="Read plates from parking enforcement vehicles to find cars over the time "
+            "limit, replacing tire chalking. " + FICTIONAL,
+            steps=[Step("submit", at(6))],
+            fields={
+                "retention": "Reads deleted after 7 days unless a citation is issued.",
+                "sharing": "No outside body.",
+                "alternatives_considered": "Tire chalking, which courts have questioned.",
+            },
+        ),
+        DemoRequest(
+            title="Demo: Face-matching door readers at a city operations building",
+            kind=Request.Kind.EXCEPTION,
+            ordinance=REAL_FILE_NUMBER,
+            exception="secure-building-access",
+            agency="demo-public-works",
+            technology="demo-face-door-access",
+            created=at(20),
+            purpose="Unlock the doors of a secured operations building for enrolled employees, "
+            "relying on the reported exception for access to a secure building. " + FICTIONAL,
+            steps=[Step("submit", at(16)), Step("begin_review", at(12))],
+            fields={
+                "data_collected": "Face templates of enrolled employees; door entry times.",
+                "retention": "Templates deleted when an employee leaves.",
+                "sharing": "No outside body.",
+                "alternatives_considered": "Key cards, which are lent and lost.",
+            },
+        ),
+        DemoRequest(
+            title="Demo: Face unlock on city-issued smartphones",
+            kind=Request.Kind.EXCEPTION,
+            ordinance=REAL_FILE_NUMBER,
+            exception="unlocking-a-smartphone",
+            agency="demo-public-works",
+            technology="demo-phone-face-unlock",
+            created=at(30),
+            purpose="Let field crews unlock city-issued phones with the phone's built-in face "
+            "unlock, relying on the reported exception for unlocking a smartphone. " + FICTIONAL,
+            steps=[
+                Step("submit", at(27)),
+                Step("begin_review", at(24)),
+                Step(
+                    "return_to_agency",
+                    at(21),
+                    {
+                        "reason": "Say which phone models are involved, and confirm that face "
+                        "data stays on the phone and never reaches the city or the vendor."
+                    },
+                ),
+            ],
+        ),
+        DemoRequest(
+            title="Demo: Gunshot detection pilot in two neighborhoods",
+            agency="demo-police-department",
+            technology="demo-gunshot-detection",
+            created=at(35),
+            purpose="A one-year pilot of acoustic gunshot sensors in two neighborhoods, with an "
+            "independent evaluation. " + FICTIONAL,
+            steps=[
+                Step("submit", at(30)),
+                Step("begin_review", at(25)),
+                Step("open_comment_period", at(10)),
+            ],
+            fields={"requested_term_days": 365, "sharing": "Demo University evaluation team (fictional)"},
+        ),
+        DemoRequest(
+            title="Demo: Drone for bridge and culvert inspection",
+            agency="demo-public-works",
+            technology="demo-drone",
+            created=at(70),
+            purpose="Inspect the undersides of bridges and the inside of culverts without "
+            "closing lanes or sending crews into confined spaces. " + FICTIONAL,
+            steps=[
+                Step("submit", at(62)),
+                Step("begin_review", at(58)),
+                Step("open_comment_period", at(45)),
+                Step("schedule_hearing", at(5), {"hearing_at": at(-12, 18)}),
+            ],
+            fields={"alternatives_considered": "Snooper trucks and lane closures."},
+        ),
+        DemoRequest(
+            title="Demo: Drone for water search and rescue",
+            agency="demo-fire-department",
+            technology="demo-drone",
+            created=at(160),
+            purpose="Search rivers and lakes for people in the water. " + FICTIONAL,
+            steps=[*to_hearing(155, hearing=95), decided(95, "approved", 11, 2)],
+            fields={"retention": "Video kept 30 days unless part of an incident report."},
+        ),
+        DemoRequest(
+            title="Demo: Renewal of the water search and rescue drone",
+            kind=Request.Kind.RENEWAL,
+            renews="Demo: Drone for water search and rescue",
+            agency="demo-fire-department",
+            technology="demo-drone",
+            created=at(2),
+            purpose="Renew the approval for another year on the same terms. " + FICTIONAL,
+        ),
+        DemoRequest(
+            title="Demo: License plate readers on police patrol cars",
+            agency="demo-police-department",
+            technology="demo-alpr",
+            created=at(220),
+            purpose="Mobile plate readers on ten patrol cars to find stolen vehicles. " + FICTIONAL,
+            steps=[
+                *to_hearing(214, hearing=150),
+                decided(
+                    150,
+                    "approved_with_conditions",
+                    8,
+                    5,
+                    conditions=[
+                        workflow.ConditionInput(
+                            "Delete reads that match no hotlist within 30 days.", day(120)
+                        ),
+                        workflow.ConditionInput(
+                            "Publish an annual report naming every agency that receives data.",
+                            day(-215),
+                        ),
+                    ],
+                ),
+            ],
+            fields={"sharing": "Demo County Sheriff (fictional)\nDemo Regional Fusion Center (fictional)"},
+        ),
+        DemoRequest(
+            title="Demo: Citywide gunshot detection network",
+            agency="demo-police-department",
+            technology="demo-gunshot-detection",
+            created=at(300),
+            purpose="Acoustic gunshot sensors across the whole city. " + FICTIONAL,
+            steps=[
+                *to_hearing(295, hearing=235),
+                decided(
+                    235,
+                    "denied",
+                    4,
+                    9,
+                    summary="The council found that the benefits did not outweigh the costs and "
+                    "asked for a small pilot with an independent evaluation first.",
+                ),
+            ],
+        ),
+        DemoRequest(
+            title="Demo: Drone monitoring of crowds at public events",
+            agency="demo-police-department",
+            technology="demo-drone",
+            created=at(120),
+            purpose="Fly drones over parades and large public gatherings. " + FICTIONAL,
+            steps=[
+                Step("submit", at(115)),
+                Step("begin_review", at(110)),
+                Step("open_comment_period", at(100)),
+                Step(
+                    "withdraw",
+                    at(80),
+                    {
+                        "reason": "Withdrawn after public comment raised concerns about filming "
+                        "people at protests; the department will not pursue this use."
+                    },
+                ),
+            ],
+        ),
+        DemoRequest(
+            title="Demo: Drone for roof inspections of city buildings",
+            agency="demo-public-works",
+            technology="demo-drone",
+            created=at(560),
+            purpose="Inspect the roofs of city buildings without ladders or lifts. " + FICTIONAL,
+            steps=[
+                *to_hearing(555, hearing=495),
+                decided(495, "approved", 12, 1),
+                Step("expire", at(129, 0, 30)),
+            ],
+        ),
+        DemoRequest(
+            title="Demo: License plate readers at city parking ramps",
+            agency="demo-transportation",
+            technology="demo-alpr",
+            created=at(400),
+            purpose="Fixed plate readers at ramp entrances for ticketless parking. " + FICTIONAL,
+            steps=[
+                *to_hearing(395, hearing=335),
+                decided(335, "approved", 10, 3),
+                Step(
+                    "revoke",
+                    at(30),
+                    {
+                        "reason": "A staff audit found plate reads shared with a private towing "
+                        "company that the use policy does not name."
+                    },
+                ),
+            ],
+        ),
+        DemoRequest(
+            title="Demo: Emergency drone flight at a warehouse fire",
+            kind=Request.Kind.EMERGENCY_REPORT,
+            agency="demo-fire-department",
+            technology="demo-drone",
+            created=at(18),
+            purpose="Report of one drone flight to find hot spots at a four-alarm warehouse fire. "
+            + FICTIONAL,
+            steps=[
+                Step("submit", at(17)),
+                Step("begin_review", at(15)),
+                Step("accept_report", at(10), {"note": "Reported on time; footage deleted after 30 days."}),
+            ],
+            fields={"emergency_used_on": day(20)},
+        ),
+        DemoRequest(
+            title="Demo: Emergency drone flight over a protest march",
+            kind=Request.Kind.EMERGENCY_REPORT,
+            agency="demo-police-department",
+            technology="demo-drone",
+            created=at(26),
+            purpose="Report of a drone flight over a march downtown. " + FICTIONAL,
+            steps=[
+                Step("submit", at(26, 11)),
+                Step("begin_review", at(22)),
+                Step(
+                    "refer_to_full_review",
+                    at(19),
+                    {
+                        "reason": "A planned march is not an emergency, and the report came 31 days "
+                        "after the flight, past the 14-day deadline. The department must file an "
+                        "approval request before flying over a gathering again."
+                    },
+                ),
+            ],
+            fields={"emergency_used_on": day(57)},
+        ),
+    ]
+
+
+# ---------------------------------------------------------------------------
+# The command
+# ---------------------------------------------------------------------------
+
+
+class Command(BaseCommand):
+    help = (
+        "Load ordinance 2020-00681 (Minneapolis facial recognition ban) and clearly labelled "
+        "demo records, with demo login accounts when DEBUG is on. Safe to run again."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.tally: Counter[tuple[str, bool]] = Counter()
+        self.labels: list[str] = []
+        with transaction.atomic():
+            roles.ensure_groups()
+            real = self.load_real_record()
+            demo = self.load_demo_records()
+            liaison, staff = self.workflow_actors()
+            self.load_demo_requests({real.file_number: real, demo.file_number: demo}, liaison, staff)
+            logins = self.login_accounts() if settings.DEBUG else []
+        self.report(logins)
+
+    # -- records -------------------------------------------------------------
+
+    def get_or_create(
+        self, label: str, model: type[models.Model], defaults: dict[str, Any] | None = None, **lookup: Any
+    ) -> tuple[Any, bool]:
+        obj, created = model._default_manager.get_or_create(**lookup, defaults=defaults or {})
+        if label not in self.labels:
+            self.labels.append(label)
+        self.tally[(label, created)] += 1
+        return obj, created
+
+    def load_real_record(self) -> Ordinance:
+        sources = [
+            self.get_or_create("sources", Source, {k: v for k, v in s.items() if k != "url"}, url=s["url"])[0]
+            for s in SOURCES
+        ]
+        ordinance, created = self.get_or_create(
+            "ordinances", Ordinance, REAL_ORDINANCE, file_number=REAL_FILE_NUMBER
+        )
+        if created:
+            ordinance.sources.add(*sources)
+        for category, rule, note in REAL_RULES:
+            self.get_or_create(
+                "category rules",
+                CategoryRule,
+                {"rule": rule, "note": note},
+                ordinance=ordinance,
+                category=category,
+            )
+        for exc in REAL_EXCEPTIONS:
+            self.get_or_create(
+                "statutory exceptions",
+                StatutoryException,
+                {
+                    "title": exc["title"],
+                    "description": exc["description"],
+                    "verified": False,
+                    "verification_note": EXCEPTION_NOTE,
+                },
+                ordinance=ordinance,
+                slug=exc["slug"],
+            )
+        for agency in REAL_AGENCIES:
+            self.get_or_create("agencies", Agency, {**agency, "is_demo": False}, slug=agency["slug"])
+        for tech in REAL_TECHNOLOGIES:
+            self.get_or_create("technologies", Technology, {**tech, "is_demo": False}, slug=tech["slug"])
+        return ordinance
+
+    def load_demo_records(self) -> Ordinance:
+        today = timezone.localdate()
+        ordinance, _ = self.get_or_create(
+            "ordinances",
+            Ordinance,
+            {
+                "slug": DEMO_FILE_NUMBER.lower(),
+                "title": "Demo: Surveillance technology oversight ordinance (fictional, for training)",
+                "jurisdiction": "Demo City (fictional)",
+                "code_citation": "Demo Code, Chapter 1 (fictional)",
+                "status": Ordinance.Status.IN_EFFECT,
+                "introduced_on": today - datetime.timedelta(days=760),
+                "adopted_on": today - datetime.timedelta(days=730),
+                "effective_on": today - datetime.timedelta(days=700),
+                "author": "Demo Council Member (fictional)",
+                "votes_yes": 11,
+                "votes_no": 2,
+                "votes_abstain": 0,
+                "votes_absent": 0,
+                "summary": (
+                    "A fictional ordinance for training and demonstration. It is not a law of "
+                    "Minneapolis or of any real city.\n\n"
+                    "Before a covered department acquires or uses a surveillance technology such "
+                    "as drones, license plate readers or gunshot detection, it asks the council "
+                    "for approval. Staff review the request, the public has 30 days to comment, "
+                    "the hearing is announced at least 10 days ahead, and an approval lasts one "
+                    "year unless renewed. Body-worn cameras only need to be disclosed. A department "
+                    "that uses a technology in an emergency without approval must report it "
+                    "within 14 days."
+                ),
+                "unverified_note": "Fictional: every fact in this record was invented for demonstration.",
+                "comment_period_days": 30,
+                "hearing_notice_days": 10,
+                "emergency_report_days": 14,
+                "approval_term_days": 365,
+                "deadlines_verified": True,
+                "is_demo": True,
+            },
+            file_number=DEMO_FILE_NUMBER,
+        )
+        for category, rule in DEMO_RULES:
+            self.get_or_create(
+                "category rules", CategoryRule, {"rule": rule}, ordinance=ordinance, category=category
+            )
+        for agency in DEMO_AGENCIES:
+            self.get_or_create(
+                "agencies",
+                Agency,
+                {
+                    **agency,
+                    "covered": True,
+                    "is_demo": True,
+                    "description": "Fictional department for demonstration.",
+                },
+                slug=agency["slug"],
+            )
+        for tech in DEMO_TECHNOLOGIES:
+            self.get_or_create("technologies", Technology, {**tech, "is_demo": True}, slug=tech["slug"])
+        for agency_slug, tech_slug, fields in DEMO_USES:
+            self.get_or_create(
+                "technology uses",
+                TechnologyUse,
+                {**fields, "is_demo": True},
+                agency=Agency.objects.get(slug=agency_slug),
+                technology=Technology.objects.get(slug=tech_slug),
+            )
+        return ordinance
+
+    # -- accounts ------------------------------------------------------------
+
+    def account(self, username: str, group: str, *, first: str, last: str, password: str | None) -> User:
+        user, created = self.get_or_create(
+            "accounts",
+            User,
+            {"first_name": first, "last_name": last, "is_staff": password is not None},
+            username=username,
+        )
+        if created:
+            if password is None:
+                user.set_unusable_password()
+            else:
+                user.set_password(password)
+            user.save(update_fields=["password"])
+        user.groups.add(Group.objects.get(name=group))
+        return user
+
+    def workflow_actors(self) -> tuple[User, User]:
+        liaison = self.account(WORKFLOW_LIAISON, roles.LIAISONS, first="Demo", last="liaison", password=None)
+        staff = self.account(WORKFLOW_STAFF, roles.STAFF, first="Demo", last="council staff", password=None)
+        for agency in Agency.objects.filter(slug__in=[a["slug"] for a in DEMO_AGENCIES]):
+            agency.liaisons.add(liaison)
+        return liaison, staff
+
+    def login_accounts(self) -> list[str]:
+        for username, (group, first, last) in LOGIN_ACCOUNTS.items():
+            user = self.account(username, group, first=first, last=last, password=DEMO_PASSWORD)
+            if group == roles.LIAISONS:
+                slugs = [a["slug"] for a in DEMO_AGENCIES] + [MPD]
+                for agency in Agency.objects.filter(slug__in=slugs):
+                    agency.liaisons.add(user)
+        return list(LOGIN_ACCOUNTS)
+
+    # -- requests ------------------------------------------------------------
+
+    def load_demo_requests(self, ordinances: dict[str, Ordinance], liaison: User, staff: User) -> None:
+        # Oldest first, so reference numbers follow the order the requests were started.
+        for spec in sorted(demo_requests(timezone.localdate()), key=lambda spec: spec.created):
+            exists = Request.objects.filter(title=spec.title).exists()
+            self.tally[("demo requests", not exists)] += 1
+            if "demo requests" not in self.labels:
+                self.labels.append("demo requests")
+            if not exists:
+                self.walk(spec, ordinances, liaison, staff)
+
+    def walk(
+        self, spec: DemoRequest, ordinances: dict[str, Ordinance], liaison: User, staff: User
+    ) -> Request:
+        ordinance = ordinances[spec.ordinance]
+        request = workflow.create_draft(
+            by=liaison,
+            now=spec.created,
+            kind=spec.kind,
+            agency=Agency.objects.get(slug=spec.agency),
+            technology=Technology.objects.get(slug=spec.technology),
+            ordinance=ordinance,
+            exception=ordinance.exceptions.get(slug=spec.exception) if spec.exception else None,
+            renews=Request.objects.get(title=spec.renews) if spec.renews else None,
+            title=spec.title,
+            purpose=spec.purpose,
+            is_demo=True,
+            **spec.fields,
+        )
+        for step in spec.steps:
+            actor: User | None = staff
+            if step.name in LIAISON_STEPS:
+                actor = liaison
+            elif step.name in SYSTEM_STEPS:
+                actor = None
+            run: Callable[..., Request] = getattr(workflow, step.name)
+            run(request, by=actor, now=step.at, **step.kwargs)
+        return request
+
+    # -- output --------------------------------------------------------------
+
+    def report(self, logins: list[str]) -> None:
+        self.stdout.write("seed_demo:")
+        for label in self.labels:
+            created, present = self.tally[(label, True)], self.tally[(label, False)]
+            self.stdout.write(f"  {label}: {created} created, {present} already present")
+        if logins:
+            names = ", ".join(logins)
+            self.stdout.write(f"  login accounts (DEBUG on): {names}; password {DEMO_PASSWORD}")
+        else:
+            self.stdout.write("  DEBUG is off: no login accounts created")

@@ -1,0 +1,149 @@
+"""
+Real pages in a real browser: Debian's Chromium, driven by Playwright, against the portal
+served by `manage.py runserver` on a seeded SQLite database of its own.
+
+The server runs in a subprocess so these tests see exactly what a resident sees, and so
+the test database's transactions do not hide data from it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[str]:
+    db = tmp_path_factory.mktemp("browser") / "portal.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "DJANGO_DEBUG": "1"}
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--no-input", "-v0"], env=env, check=True, cwd=ROOT)
+    subprocess.run([*manage, "seed_demo"], env=env, check=True, cwd=ROOT, capture_output=True)
+    port = free_port()
+    process = subprocess.Popen(
+        [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the portal did not start") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (Debian's chromium package).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def test_a_resident_finds_the_facial_recognition_ban_from_the_home_page(page, server):
+    page.goto(server)
+    assert page.get_by_role("heading", name="Prohibited").is_visible()
+    with page.expect_navigation():
+        page.get_by_role("link", name="2020-00681").first.click()
+    assert "13-0" in page.locator(".facts").first.inner_text()
+    assert page.locator(".notice--unverified").is_visible()
+
+
+def test_a_resident_filters_requests_by_status_and_opens_the_timeline(page, server):
+    page.goto(f"{server}/requests/")
+    page.get_by_label("Status").select_option("approved_with_conditions")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Apply filters").click()
+    assert "status=approved_with_conditions" in page.url
+    rows = page.locator("table.table tbody tr")
+    assert rows.count() >= 1
+    for status in page.locator("table.table tbody .status").all_inner_texts():
+        assert status == "Approved with conditions"
+    with page.expect_navigation():
+        rows.first.get_by_role("link").first.click()
+    assert page.get_by_role("heading", name="Timeline").is_visible()
+    assert page.locator(".timeline__item").count() >= 5
+    assert page.get_by_role("heading", name="Conditions").is_visible()
+
+
+def test_a_bad_filter_shows_what_is_wrong_instead_of_an_error_page(page, server):
+    response = page.goto(f"{server}/requests/?year=not-a-year")
+    assert response.status == 400
+    summary = page.get_by_role("alert")
+    assert "These filters could not be applied" in summary.inner_text()
+    assert "Year" in summary.inner_text()
+
+
+def test_the_pages_work_without_javascript(browser, server):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{server}/technologies/")
+    page.get_by_label("Category").select_option("facial_recognition")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Apply filters").click()
+    assert "Facial recognition" in page.locator("table.table").inner_text()
+    context.close()
+
+
+@pytest.mark.parametrize("path", ["/", "/requests/", "/technologies/", "/how-it-works/", "/ordinances/2020-00681/"])
+def test_public_pages_have_no_serious_accessibility_violations(page, server, path):
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.goto(f"{server}{path}")
+    results = Axe().run(page)
+    serious = [v for v in results.response["violations"] if v["impact"] in {"serious", "critical"}]
+    assert serious == [], [(v["id"], v["help"]) for v in serious]
