@@ -1,0 +1,715 @@
+"""
+The review workspace: council staff review requests here, agencies' liaisons draft them,
+clerks keep the ordinances, agencies and inventory up to date.
+
+Nothing here writes a Request's state, a Decision, a Condition's status or an Event
+itself: every such change goes through `ordinances.workflow`, and its refusals come back
+as form errors or admin messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from ordinances import roles, workflow
+from ordinances.admin_forms import (
+    ConditionStatusForm,
+    NoteForm,
+    RequestAdminForm,
+    TransitionForm,
+    error_messages,
+)
+from ordinances.models import (
+    Agency,
+    Attachment,
+    CategoryRule,
+    Condition,
+    Decision,
+    Event,
+    Ordinance,
+    Request,
+    Source,
+    StatutoryException,
+    Technology,
+    TechnologyUse,
+)
+
+# Links typed without a scheme are taken as https (Django 6's default, and the portal's).
+URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+
+WORKFLOW_FIELDS = (
+    "reference",
+    "status",
+    "created_by",
+    "created_at",
+    "submitted_at",
+    "comment_period_ends_on",
+    "hearing_at",
+    "updated_at",
+    "is_demo",
+)
+
+
+def visible_requests(user: Any) -> QuerySet[Request]:
+    """
+    The requests a user may see in the workspace.
+
+    Staff, clerks and superusers see every submitted request (no drafts). A liaison sees
+    every request of their own agencies, drafts included, and nothing of other agencies';
+    someone who is both sees the union.
+    """
+    agency_ids = roles.liaison_agency_ids(user)
+    reviewer = roles.is_staff_reviewer(user) or roles.in_group(user, roles.CLERKS)
+    if reviewer:
+        condition = ~Q(status=Request.Status.DRAFT) | Q(agency_id__in=agency_ids)
+    elif agency_ids:
+        condition = Q(agency_id__in=agency_ids)
+    else:
+        return Request.objects.none()
+    return Request.objects.filter(condition)
+
+
+def add_messages(request: HttpRequest, exc: ValidationError | workflow.TransitionRefused) -> None:
+    for messages_ in error_messages(exc).values():
+        for message in messages_:
+            messages.error(request, message)
+
+
+# ---------------------------------------------------------------------------
+# Ordinances, agencies, technologies, the inventory and sources: clerks' records
+# ---------------------------------------------------------------------------
+
+
+class CategoryRuleInline(admin.TabularInline):
+    model = CategoryRule
+    extra = 0
+    fields = ("category", "rule", "note")
+
+
+class StatutoryExceptionInline(admin.StackedInline):
+    model = StatutoryException
+    extra = 0
+    fields = ("title", "slug", "description", "verified", "verification_note")
+    prepopulated_fields = {"slug": ("title",)}
+
+
+@admin.register(Ordinance)
+class OrdinanceAdmin(admin.ModelAdmin):
+    list_display = (
+        "file_number",
+        "title",
+        "jurisdiction",
+        "status",
+        "adopted_on",
+        "effective_on",
+        "deadlines_verified",
+    )
+    list_filter = ("status", "deadlines_verified", "jurisdiction", "is_demo")
+    search_fields = ("file_number", "title", "code_citation", "author")
+    prepopulated_fields = {"slug": ("title",)}
+    filter_horizontal = ("sources",)
+    inlines = (CategoryRuleInline, StatutoryExceptionInline)
+    fieldsets = (
+        (None, {"fields": ("file_number", "slug", "title", "jurisdiction", "code_citation", "status")}),
+        ("Dates", {"fields": ("introduced_on", "adopted_on", "effective_on")}),
+        ("Vote", {"fields": ("author", "votes_yes", "votes_no", "votes_abstain", "votes_absent")}),
+        ("Text", {"fields": ("summary", "full_text", "unverified_note")}),
+        (
+            "Process deadlines",
+            {
+                "fields": (
+                    "comment_period_days",
+                    "hearing_notice_days",
+                    "emergency_report_days",
+                    "approval_term_days",
+                    "deadlines_verified",
+                ),
+                "description": "Blank means the ordinance sets no deadline; staff then enter dates by hand.",
+            },
+        ),
+        ("Sources", {"fields": ("sources", "is_demo")}),
+    )
+
+
+@admin.register(Agency)
+class AgencyAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "covered", "is_demo")
+    list_filter = ("kind", "covered", "is_demo")
+    search_fields = ("name", "description")
+    prepopulated_fields = {"slug": ("name",)}
+    filter_horizontal = ("liaisons",)
+    formfield_overrides = URL_FIELDS
+    fields = ("name", "slug", "kind", "covered", "website", "description", "liaisons", "is_demo")
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "liaisons":
+            # Only members of the liaisons group can act as one (see roles.is_liaison_for).
+            kwargs["queryset"] = (
+                get_user_model().objects.filter(groups__name=roles.LIAISONS).order_by("username").distinct()
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+@admin.register(Technology)
+class TechnologyAdmin(admin.ModelAdmin):
+    list_display = ("name", "category", "vendors", "is_demo")
+    list_filter = ("category", "is_demo")
+    search_fields = ("name", "description", "vendors")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(TechnologyUse)
+class TechnologyUseAdmin(admin.ModelAdmin):
+    list_display = ("agency", "technology", "vendor_product", "in_use_since", "annual_cost", "is_demo")
+    list_filter = (("agency", admin.RelatedOnlyFieldListFilter), "technology__category", "is_demo")
+    search_fields = ("agency__name", "technology__name", "vendor_product", "data_sharing_recipients")
+    list_select_related = ("agency", "technology")
+    filter_horizontal = ("sources",)
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = ("title", "publisher", "published_on")
+    list_filter = ("publisher",)
+    search_fields = ("title", "publisher", "url")
+    date_hierarchy = "published_on"
+    formfield_overrides = URL_FIELDS
+
+
+# ---------------------------------------------------------------------------
+# Requests: the review queue
+# ---------------------------------------------------------------------------
+
+
+class AttachmentInline(admin.TabularInline):
+    """Documents filed with a request; the agency adds them while the request is editable."""
+
+    model = Attachment
+    extra = 0
+    fields = ("title", "file", "url", "uploaded_at")
+    readonly_fields = ("uploaded_at",)
+    formfield_overrides = URL_FIELDS
+
+    def _agency_may_edit(self, request: HttpRequest, obj: Request | None) -> bool:
+        return obj is not None and obj.is_editable and roles.is_liaison_for(request.user, obj.agency)
+
+    def has_add_permission(self, request: HttpRequest, obj: Request | None = None) -> bool:
+        return super().has_add_permission(request, obj) and self._agency_may_edit(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Request | None = None) -> bool:
+        return super().has_change_permission(request, obj) and self._agency_may_edit(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Request | None = None) -> bool:
+        # Once the council has seen a document it stays on the record.
+        return (
+            super().has_delete_permission(request, obj)
+            and self._agency_may_edit(request, obj)
+            and obj.status == Request.Status.DRAFT
+        )
+
+
+class WorkflowRejected(Exception):
+    """Raised from save_model so the admin rolls back and shows the form again with the refusal."""
+
+    def __init__(self, error: ValidationError | workflow.TransitionRefused) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@admin.register(Request)
+class RequestAdmin(admin.ModelAdmin):
+    form = RequestAdminForm
+    change_form_template = "admin/ordinances/request/change_form.html"
+    transition_template = "admin/ordinances/request/transition_form.html"
+    list_display = (
+        "reference",
+        "title",
+        "agency",
+        "technology",
+        "kind",
+        "status",
+        "submitted_at",
+        "is_overdue",
+    )
+    list_display_links = ("reference", "title")
+    list_filter = (
+        "status",
+        "kind",
+        ("agency", admin.RelatedOnlyFieldListFilter),
+        "technology__category",
+    )
+    search_fields = ("reference", "title", "agency__name")
+    date_hierarchy = "created_at"
+    list_select_related = ("agency", "technology", "ordinance")
+    list_per_page = 50
+    readonly_fields = (*WORKFLOW_FIELDS, "is_overdue")
+    agency_fieldsets = (
+        (
+            "Request",
+            {"fields": ("kind", "agency", "technology", "ordinance", "exception", "renews", "title")},
+        ),
+        (
+            "What the agency asks for",
+            {
+                "fields": (
+                    "purpose",
+                    "justification",
+                    "alternatives_considered",
+                    "data_collected",
+                    "retention",
+                    "sharing",
+                    "requested_term_days",
+                    "emergency_used_on",
+                )
+            },
+        ),
+    )
+    record_fieldset = (
+        "Record",
+        {
+            "fields": (
+                "reference",
+                "status",
+                "created_by",
+                "created_at",
+                "submitted_at",
+                "comment_period_ends_on",
+                "hearing_at",
+                "is_overdue",
+                "updated_at",
+                "is_demo",
+            ),
+            "description": "Kept by the workflow; use the buttons below to move the request on.",
+        },
+    )
+
+    class Media:
+        css = {"all": ["admin_portal.css"]}
+
+    # -- who sees and changes what -----------------------------------------
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Request]:
+        queryset = visible_requests(request.user).select_related("agency", "technology", "ordinance")
+        ordering = self.get_ordering(request)
+        return queryset.order_by(*ordering) if ordering else queryset
+
+    def _agency_may_edit(self, request: HttpRequest, obj: Request) -> bool:
+        return obj.is_editable and roles.is_liaison_for(request.user, obj.agency)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Only liaisons start requests, and only for their own agencies.
+        return super().has_add_permission(request) and bool(roles.liaison_agency_ids(request.user))
+
+    def has_change_permission(self, request: HttpRequest, obj: Request | None = None) -> bool:
+        if not super().has_change_permission(request, obj):
+            return False
+        if obj is None:
+            return bool(roles.liaison_agency_ids(request.user))
+        return self._agency_may_edit(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Request | None = None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Request | None = None) -> tuple[str, ...]:
+        if obj is not None and not self._agency_may_edit(request, obj):
+            return (*WORKFLOW_FIELDS, "is_overdue", *Request.AGENCY_FIELDS)
+        return (*WORKFLOW_FIELDS, "is_overdue")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Request | None = None) -> Any:
+        if obj is None:
+            return self.agency_fieldsets
+        return (*self.agency_fieldsets, self.record_fieldset)
+
+    def get_inlines(self, request: HttpRequest, obj: Request | None) -> list[type]:
+        return [AttachmentInline] if obj is not None else []
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        agency_ids = roles.liaison_agency_ids(request.user)
+        if db_field.name == "agency":
+            kwargs["queryset"] = Agency.objects.filter(pk__in=agency_ids)
+        elif db_field.name == "renews":
+            kwargs["queryset"] = Request.objects.filter(agency_id__in=agency_ids).exclude(
+                status=Request.Status.DRAFT
+            )
+        elif db_field.name == "exception":
+            kwargs["queryset"] = StatutoryException.objects.select_related("ordinance")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request: HttpRequest, obj: Request | None = None, change: bool = False, **kwargs: Any):
+        form = super().get_form(request, obj, change, **kwargs)
+        # modelform_factory made a fresh class for this request; a refusal from a first
+        # attempt to save is shown on it (see changeform_view).
+        form.workflow_errors = getattr(request, "_workflow_errors", None)
+        return form
+
+    @admin.display(boolean=True, description="Overdue")
+    def is_overdue(self, obj: Request) -> bool:
+        return obj.is_overdue
+
+    def view_on_site(self, obj: Request) -> str | None:
+        # Drafts are not on the public site.
+        return None if obj.status == Request.Status.DRAFT else obj.get_absolute_url()
+
+    # -- saving through the workflow ---------------------------------------
+
+    def save_model(self, request: HttpRequest, obj: Request, form: RequestAdminForm, change: bool) -> None:
+        values = form.agency_values()
+        try:
+            if change:
+                saved = workflow.update_draft(obj, by=request.user, fields=values)
+            else:
+                saved = workflow.create_draft(by=request.user, **values)
+        except (ValidationError, workflow.TransitionRefused) as exc:
+            raise WorkflowRejected(exc) from exc
+        # The admin goes on with `obj` (logging, redirect): give it the saved record.
+        for field in Request._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(saved, field.attname))
+        obj._state.adding = False
+        obj._state.db = saved._state.db
+
+    def delete_model(self, request: HttpRequest, obj: Request) -> None:
+        raise PermissionDenied("Requests are never deleted; withdraw them instead.")
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except WorkflowRejected as rejected:
+            # The transaction of the first attempt is rolled back; validate the same data
+            # again, this time with the workflow's refusal on the form, and show it.
+            request._workflow_errors = rejected.error
+            try:
+                return super().changeform_view(request, object_id, form_url, extra_context)
+            except WorkflowRejected:  # pragma: no cover - the form is invalid the second time
+                add_messages(request, rejected.error)
+                return HttpResponseRedirect(request.get_full_path())
+
+    # -- the change page: transitions, timeline, decision, notes -----------
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Request | None = None,
+    ) -> HttpResponse:
+        if obj is not None and obj.pk:
+            context.update(self.review_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def review_context(self, request: HttpRequest, obj: Request) -> dict[str, Any]:
+        user = request.user
+        is_reviewer = roles.is_staff_reviewer(user) or roles.in_group(user, roles.CLERKS)
+        events = obj.events.select_related("actor").order_by("created_at", "pk")
+        if not is_reviewer:
+            # Agencies see the public record and their own drafting steps, not staff's internal notes.
+            events = events.filter(Q(is_public=True) | ~Q(actor_role=roles.Role.STAFF))
+        decision = Decision.objects.filter(request=obj).prefetch_related("conditions").first()
+        can_review = roles.is_staff_reviewer(user)
+        transitions = [
+            {
+                "name": t.name,
+                "label": t.label,
+                "description": t.description,
+                "url": reverse(
+                    f"{self.admin_site.name}:ordinances_request_transition", args=[quote(obj.pk), t.name]
+                ),
+            }
+            for t in workflow.available_transitions(obj, user)
+        ]
+        conditions = list(decision.conditions.all()) if decision else []
+        for condition in conditions:
+            condition.status_url = reverse(
+                f"{self.admin_site.name}:ordinances_request_condition", args=[quote(obj.pk), condition.pk]
+            )
+        return {
+            "transitions": transitions,
+            "timeline": list(events),
+            "decision": decision,
+            "conditions": conditions,
+            "can_add_note": can_review,
+            "can_set_conditions": can_review,
+            "note_form": NoteForm(auto_id="id_note_%s"),
+            "note_url": reverse(f"{self.admin_site.name}:ordinances_request_note", args=[quote(obj.pk)]),
+            "condition_status_choices": Condition.Status.choices,
+        }
+
+    def get_urls(self) -> list[Any]:
+        def wrap(view: Any) -> Any:
+            return self.admin_site.admin_view(view)
+
+        custom = [
+            path(
+                "<path:object_id>/transition/<str:name>/",
+                wrap(self.transition_view),
+                name="ordinances_request_transition",
+            ),
+            path("<path:object_id>/note/", wrap(self.note_view), name="ordinances_request_note"),
+            path(
+                "<path:object_id>/condition/<int:condition_id>/",
+                wrap(self.condition_view),
+                name="ordinances_request_condition",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def _visible_object(self, request: HttpRequest, object_id: str) -> Request:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404("No such request, or not one you can see.")
+        return obj
+
+    def _change_url(self, obj: Request) -> str:
+        return reverse(f"{self.admin_site.name}:ordinances_request_change", args=[quote(obj.pk)])
+
+    def transition_view(self, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
+        transition = workflow.TRANSITIONS.get(name)
+        if transition is None:
+            raise Http404(f"No transition called {name!r}.")
+        obj = self._visible_object(request, object_id)
+        change_url = self._change_url(obj)
+        refused = workflow.refusal(transition, obj, request.user)
+        if refused is not None:
+            messages.error(request, refused.message)
+            return HttpResponseRedirect(change_url)
+
+        if request.method == "POST":
+            form = TransitionForm(transition, obj, request.POST)
+            if form.is_valid():
+                try:
+                    form.run(request.user)
+                except workflow.TransitionRefused as exc:
+                    messages.error(request, exc.message)
+                    return HttpResponseRedirect(change_url)
+                except ValidationError as exc:
+                    form.add_workflow_errors(exc)
+                else:
+                    obj.refresh_from_db()
+                    messages.success(
+                        request,
+                        f"{transition.label}: {obj.reference} is now {obj.get_status_display().lower()}.",
+                    )
+                    return HttpResponseRedirect(change_url)
+        elif request.method == "GET":
+            form = TransitionForm(transition, obj)
+        else:
+            return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+
+        opts = self.opts
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{transition.label}: {obj.reference}",
+            "subtitle": obj.title,
+            "opts": opts,
+            "app_label": opts.app_label,
+            "original": obj,
+            "transition": transition,
+            "target_label": Request.Status(transition.target).label,
+            "form": form,
+            "conditions": form.conditions,
+            "media": self.media + form.media,
+            "change_url": change_url,
+            "has_view_permission": self.has_view_permission(request, obj),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.transition_template, context)
+
+    def note_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponse(status=405, headers={"Allow": "POST"})
+        obj = self._visible_object(request, object_id)
+        form = NoteForm(request.POST, auto_id="id_note_%s")
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, f"Note not added: {error}")
+            return HttpResponseRedirect(self._change_url(obj))
+        try:
+            workflow.add_note(
+                obj, by=request.user, note=form.cleaned_data["note"], public=form.cleaned_data["public"]
+            )
+        except (ValidationError, workflow.TransitionRefused) as exc:
+            add_messages(request, exc)
+        else:
+            visibility = "public" if form.cleaned_data["public"] else "internal"
+            messages.success(request, f"Added an {visibility} note to {obj.reference}.")
+        return HttpResponseRedirect(self._change_url(obj))
+
+    def condition_view(self, request: HttpRequest, object_id: str, condition_id: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponse(status=405, headers={"Allow": "POST"})
+        obj = self._visible_object(request, object_id)
+        condition = Condition.objects.filter(pk=condition_id, decision__request=obj).first()
+        if condition is None:
+            raise Http404("No such condition on this request.")
+        form = ConditionStatusForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Choose open, met or not met.")
+            return HttpResponseRedirect(self._change_url(obj))
+        try:
+            workflow.set_condition_status(
+                condition, by=request.user, status=form.cleaned_data["status"], note=form.cleaned_data["note"]
+            )
+        except (ValidationError, workflow.TransitionRefused) as exc:
+            add_messages(request, exc)
+        else:
+            messages.success(request, f"Condition marked {condition.get_status_display().lower()}.")
+        return HttpResponseRedirect(self._change_url(obj))
+
+
+# ---------------------------------------------------------------------------
+# The record: events, decisions and conditions are read-only here
+# ---------------------------------------------------------------------------
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never written through the admin: the workflow writes these records."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    """The append-only timeline and audit record. Nobody, superusers included, edits it."""
+
+    list_display = (
+        "created_at",
+        "request",
+        "action",
+        "from_status",
+        "to_status",
+        "actor_name",
+        "actor_role",
+        "is_public",
+    )
+    list_filter = ("action", "is_public", "actor_role", "to_status")
+    search_fields = ("request__reference", "actor_name", "note")
+    date_hierarchy = "created_at"
+    list_select_related = ("request",)
+    fields = (
+        "request",
+        "created_at",
+        "action",
+        "from_status",
+        "to_status",
+        "actor",
+        "actor_name",
+        "actor_role",
+        "note",
+        "is_public",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
+        return super().get_queryset(request).filter(request__in=visible_requests(request.user))
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        return {}
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnlyAdmin):
+    list_display = ("request", "outcome", "decided_on", "vote_summary", "effective_on", "expires_on")
+    list_filter = ("outcome",)
+    search_fields = ("request__reference", "request__title", "summary")
+    date_hierarchy = "decided_on"
+    list_select_related = ("request",)
+    fields = (
+        "request",
+        "outcome",
+        "decided_on",
+        "votes_yes",
+        "votes_no",
+        "votes_abstain",
+        "votes_absent",
+        "effective_on",
+        "expires_on",
+        "summary",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Decision]:
+        return super().get_queryset(request).filter(request__in=visible_requests(request.user))
+
+
+@admin.register(Condition)
+class ConditionAdmin(ReadOnlyAdmin):
+    """Read-only, except that staff mark conditions met or not met, through the workflow."""
+
+    list_display = ("text_excerpt", "request_reference", "due_on", "status", "is_overdue")
+    list_filter = ("status",)
+    search_fields = ("text", "decision__request__reference")
+    list_select_related = ("decision__request",)
+    fields = ("decision", "text", "due_on", "status")
+    readonly_fields = fields
+    actions = ("mark_met", "mark_not_met", "mark_open")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Condition]:
+        return super().get_queryset(request).filter(decision__request__in=visible_requests(request.user))
+
+    def has_set_condition_status_permission(self, request: HttpRequest) -> bool:
+        return roles.is_staff_reviewer(request.user)
+
+    @admin.display(description="Condition")
+    def text_excerpt(self, obj: Condition) -> str:
+        return str(obj)
+
+    @admin.display(description="Request", ordering="decision__request__reference")
+    def request_reference(self, obj: Condition) -> str:
+        return obj.decision.request.reference
+
+    @admin.display(boolean=True, description="Overdue")
+    def is_overdue(self, obj: Condition) -> bool:
+        return obj.is_overdue
+
+    def _set_status(self, request: HttpRequest, queryset: QuerySet[Condition], status: str) -> None:
+        done = 0
+        for condition in queryset.select_related("decision__request"):
+            try:
+                workflow.set_condition_status(condition, by=request.user, status=status)
+            except (ValidationError, workflow.TransitionRefused) as exc:
+                add_messages(request, exc)
+            else:
+                done += 1
+        if done:
+            label = Condition.Status(status).label.lower()
+            noun = "condition" if done == 1 else "conditions"
+            self.message_user(request, f"Marked {done} {noun} {label}.", messages.SUCCESS)
+
+    @admin.action(description="Mark selected conditions met", permissions=["set_condition_status"])
+    def mark_met(self, request: HttpRequest, queryset: QuerySet[Condition]) -> None:
+        self._set_status(request, queryset, Condition.Status.MET)
+
+    @admin.action(description="Mark selected conditions not met", permissions=["set_condition_status"])
+    def mark_not_met(self, request: HttpRequest, queryset: QuerySet[Condition]) -> None:
+        self._set_status(request, queryset, Condition.Status.NOT_MET)
+
+    @admin.action(description="Reopen selected conditions", permissions=["set_condition_status"])
+    def mark_open(self, request: HttpRequest, queryset: QuerySet[Condition]) -> None:
+        self._set_status(request, queryset, Condition.Status.OPEN)
