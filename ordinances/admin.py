@@ -61,22 +61,7 @@ WORKFLOW_FIELDS = (
 
 
 def visible_requests(user: Any) -> QuerySet[Request]:
-    """
-    The requests a user may see in the workspace.
-
-    Staff, clerks and superusers see every submitted request (no drafts). A liaison sees
-    every request of their own agencies, drafts included, and nothing of other agencies';
-    someone who is both sees the union.
-    """
-    agency_ids = roles.liaison_agency_ids(user)
-    reviewer = roles.is_staff_reviewer(user) or roles.in_group(user, roles.CLERKS)
-    if reviewer:
-        condition = ~Q(status=Request.Status.DRAFT) | Q(agency_id__in=agency_ids)
-    elif agency_ids:
-        condition = Q(agency_id__in=agency_ids)
-    else:
-        return Request.objects.none()
-    return Request.objects.filter(condition)
+    return Request.objects.in_workspace_of(user)
 
 
 def add_messages(request: HttpRequest, exc: ValidationError | workflow.TransitionRefused) -> None:

@@ -18,7 +18,8 @@ from django.db import models
 from django.db.models import Case, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import slugify
+
+from ordinances import roles
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -261,14 +262,23 @@ class Technology(models.Model):
         return CategoryRule.Rule(rule).label if rule else "No rule in force"
 
 
-def rule_in_force_subquery(category_ref: str) -> Subquery:
-    """The governing rule for the category at `category_ref`, as a subquery."""
+def rule_in_force_subquery(category_ref: str, demo_ref: str) -> Subquery:
+    """
+    The governing rule for the category at `category_ref`, as a subquery.
+
+    A fictional demo ordinance must never govern a real record, so demo ordinances apply
+    only where the outer record's `demo_ref` flag is set.
+    """
     strictness = Case(
         *[When(rule=rule, then=Value(i)) for i, rule in enumerate(CategoryRule.STRICTNESS)],
         output_field=IntegerField(),
     )
     rules = (
-        CategoryRule.objects.filter(category=OuterRef(category_ref), ordinance__status__in=Ordinance.IN_FORCE)
+        CategoryRule.objects.filter(
+            Q(ordinance__is_demo=False) | Q(ordinance__is_demo=OuterRef(demo_ref)),
+            category=OuterRef(category_ref),
+            ordinance__status__in=Ordinance.IN_FORCE,
+        )
         .annotate(strictness=strictness)
         .order_by("strictness")
         .values("rule")[:1]
@@ -281,7 +291,7 @@ class TechnologyUseQuerySet(models.QuerySet["TechnologyUse"]):
         """Everything `public_status` needs, in a fixed number of queries."""
         return (
             self.select_related("agency", "technology")
-            .annotate(governing_rule=rule_in_force_subquery("technology__category"))
+            .annotate(governing_rule=rule_in_force_subquery("technology__category", "is_demo"))
             .prefetch_related(
                 Prefetch(
                     "technology__requests",
@@ -330,8 +340,8 @@ class TechnologyUse(models.Model):
             rule = self.governing_rule
         else:
             rule = (
-                Technology.objects.filter(pk=self.technology_id)
-                .annotate(rule=rule_in_force_subquery("category"))
+                TechnologyUse.objects.filter(pk=self.pk)
+                .annotate(rule=rule_in_force_subquery("technology__category", "is_demo"))
                 .values_list("rule", flat=True)
                 .first()
             )
@@ -403,6 +413,21 @@ class RequestQuerySet(models.QuerySet["Request"]):
         if not user.is_authenticated:
             return self.public()
         return self.filter(~Q(status=Request.Status.DRAFT) | Q(agency__liaisons=user)).distinct()
+
+    def in_workspace_of(self, user: AbstractBaseUser | AnonymousUser) -> RequestQuerySet:
+        """
+        The requests a user works on in the review workspace (the admin).
+
+        Staff, clerks and superusers see every submitted request (no drafts). A liaison sees
+        every request of their own agencies, drafts included, and nothing of other agencies';
+        someone who is both sees the union.
+        """
+        agency_ids = roles.liaison_agency_ids(user)
+        if roles.is_staff_reviewer(user) or roles.in_group(user, roles.CLERKS):
+            return self.filter(~Q(status=Request.Status.DRAFT) | Q(agency_id__in=agency_ids))
+        if agency_ids:
+            return self.filter(agency_id__in=agency_ids)
+        return self.none()
 
     def pending(self) -> RequestQuerySet:
         return self.filter(status__in=Request.PENDING)
@@ -692,12 +717,3 @@ class Event(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise TypeError("Events are append-only; they cannot be deleted.")
-
-
-def unique_slug(model: type[models.Model], text: str) -> str:
-    """A slug for `text` not yet used by `model`."""
-    base = slugify(text)[:70] or "item"
-    slug, n = base, 2
-    while model._default_manager.filter(slug=slug).exists():
-        slug, n = f"{base}-{n}", n + 1
-    return slug

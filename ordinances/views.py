@@ -112,7 +112,7 @@ def agency_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def technology_list(request: HttpRequest) -> HttpResponse:
     queryset = Technology.objects.annotate(
-        governing_rule=rule_in_force_subquery("category"),
+        governing_rule=rule_in_force_subquery("category", "is_demo"),
         agency_count=Count("uses", distinct=True),
     ).order_by("name")
     return _list(
@@ -125,7 +125,7 @@ def technology_list(request: HttpRequest) -> HttpResponse:
 
 def technology_detail(request: HttpRequest, slug: str) -> HttpResponse:
     technology = get_object_or_404(
-        Technology.objects.annotate(governing_rule=rule_in_force_subquery("category")), slug=slug
+        Technology.objects.annotate(governing_rule=rule_in_force_subquery("category", "is_demo")), slug=slug
     )
     context = {
         "technology": technology,

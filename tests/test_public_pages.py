@@ -202,3 +202,19 @@ def test_an_uncovered_agency_says_the_ordinances_do_not_bind_it(client):
     agency = baker.make(Agency, slug="sheriff", name="County Sheriff", covered=False)
     content = client.get(agency.get_absolute_url()).content.decode()
     assert "do not bind this agency" in content
+
+
+def test_a_demo_ordinance_never_governs_a_real_agencys_use(client, agency_a, drone, ordinance):
+    # The fixture ordinance says drones need approval; as a demo it must not bind real records.
+    ordinance.is_demo = True
+    ordinance.save()
+    use = baker.make(TechnologyUse, agency=agency_a, technology=drone, is_demo=False)
+    assert TechnologyUse.objects.with_public_status().get(pk=use.pk).public_status == "No rule in force"
+    assert use.public_status == "No rule in force"
+
+
+def test_a_demo_ordinance_governs_demo_uses(client, agency_a, drone, ordinance):
+    ordinance.is_demo = True
+    ordinance.save()
+    use = baker.make(TechnologyUse, agency=agency_a, technology=drone, is_demo=True)
+    assert TechnologyUse.objects.with_public_status().get(pk=use.pk).public_status == "Not approved"
