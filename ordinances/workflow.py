@@ -217,7 +217,7 @@ DECISION_TRANSITIONS = {
 # Messages, kept here so tests can assert on them.
 NOT_PERMITTED = "You are not allowed to {action} this request."
 WRONG_STATE = "{reference} is {state}; “{action}” is possible only when it is {allowed}."
-WRONG_KIND = "“{action}” does not apply to a {kind}."
+WRONG_KIND = "“{action}” does not apply to requests of this kind ({kind})."
 REASON_REQUIRED = "Give a reason; it becomes part of the public record."
 NOT_EDITABLE = "{reference} is {state}; the agency can change it only as a draft or when returned."
 
