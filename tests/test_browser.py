@@ -139,7 +139,9 @@ def test_the_pages_work_without_javascript(browser, server):
     context.close()
 
 
-@pytest.mark.parametrize("path", ["/", "/requests/", "/technologies/", "/how-it-works/", "/ordinances/2020-00681/"])
+@pytest.mark.parametrize(
+    "path", ["/", "/requests/", "/technologies/", "/how-it-works/", "/ordinances/2020-00681/"]
+)
 def test_public_pages_have_no_serious_accessibility_violations(page, server, path):
     from axe_playwright_python.sync_playwright import Axe
 
