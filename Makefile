@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint format check-deploy browser clean
+.PHONY: run test lint format check-deploy browser clean bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ run: $(VENV)/.runtime
 ## test: the whole suite, browser tests included, on DATABASE_URL (SQLite by default).
 test: $(VENV)/.dev browser
 	$(PY) -m pytest
+
+## bench: time the public pages at a small and a large data size on a throwaway database
+## (a temporary SQLite file, or portal_bench beside a PostgreSQL DATABASE_URL); fails when a
+## page's query count grows or its large/small time ratio exceeds --max-ratio. BENCH_ARGS passes options.
+bench: $(VENV)/.dev
+	$(PY) tests/bench_pages.py $(BENCH_ARGS)
 
 ## browser: Debian's Chromium for the Playwright tests (Playwright's own download is not used).
 browser:

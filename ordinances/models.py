@@ -10,6 +10,7 @@ records and the facts derived from them.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -294,7 +295,7 @@ class TechnologyUseQuerySet(models.QuerySet["TechnologyUse"]):
             .annotate(governing_rule=rule_in_force_subquery("technology__category", "is_demo"))
             .prefetch_related(
                 Prefetch(
-                    "technology__requests",
+                    "requests",
                     queryset=Request.objects.public().select_related("decision"),
                     to_attr="public_requests",
                 )
@@ -345,15 +346,12 @@ class TechnologyUse(models.Model):
                 .values_list("rule", flat=True)
                 .first()
             )
-        if hasattr(self.technology, "public_requests"):
-            requests = self.technology.public_requests
+        if hasattr(self, "public_requests"):
+            requests = self.public_requests
         else:
-            requests = list(
-                Request.objects.public().filter(technology_id=self.technology_id).select_related("decision")
-            )
-        mine = [r for r in requests if r.agency_id == self.agency_id]
+            requests = list(self.requests.public().select_related("decision"))
         return derive_public_status(
-            rule=rule, agency_covered=self.agency.covered, requests=mine, today=timezone.localdate()
+            rule=rule, agency_covered=self.agency.covered, requests=requests, today=timezone.localdate()
         )
 
 
@@ -517,6 +515,17 @@ class Request(models.Model):
     renews = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="renewals"
     )
+    # Not a column: the inventory row for this request's agency and technology, if any,
+    # joined on both fields so a use's requests prefetch in one query.
+    use = models.ForeignObject(
+        TechnologyUse,
+        on_delete=models.DO_NOTHING,
+        from_fields=["agency", "technology"],
+        to_fields=["agency", "technology"],
+        related_name="requests",
+        null=True,
+        editable=False,
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
     )
@@ -541,6 +550,10 @@ class Request(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("ordinances:request_detail", args=[self.reference])
+
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        # `use` is a join on agency and technology, not a value anyone enters.
+        super().clean_fields(exclude={*(exclude or ()), "use"})
 
     def clean(self) -> None:
         errors: dict[str, str] = {}

@@ -10,7 +10,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import DatabaseError, connection
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
@@ -49,6 +50,14 @@ def _list(request: HttpRequest, template: str, filterset_class: type[FilterSet],
     filterset, page, status = _filtered_page(request, filterset_class, queryset)
     context = {"filter": filterset, "page": page, **extra}
     return render(request, template, context, status=status)
+
+
+def count_where(queryset: QuerySet) -> Coalesce:
+    """COUNT(*) of `queryset` (which filters on an OuterRef) as a subquery annotation."""
+    counted = (
+        queryset.order_by().annotate(_group=Value(1)).values("_group").annotate(n=Count("*")).values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 def _public_requests() -> QuerySet[Request]:
@@ -93,9 +102,10 @@ def ordinance_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def agency_list(request: HttpRequest) -> HttpResponse:
+    # Two correlated counts: joining both tables at once would multiply their rows.
     queryset = Agency.objects.annotate(
-        use_count=Count("uses", distinct=True),
-        request_count=Count("requests", filter=~Q(requests__status="draft"), distinct=True),
+        use_count=count_where(TechnologyUse.objects.filter(agency=OuterRef("pk"))),
+        request_count=count_where(Request.objects.public().filter(agency=OuterRef("pk"))),
     ).order_by("name")
     return _list(request, "ordinances/agency_list.html", filters.AgencyFilter, queryset)
 
