@@ -149,3 +149,55 @@ def test_public_pages_have_no_serious_accessibility_violations(page, server, pat
     results = Axe().run(page)
     serious = [v for v in results.response["violations"] if v["impact"] in {"serious", "critical"}]
     assert serious == [], [(v["id"], v["help"]) for v in serious]
+
+
+def sign_in(page, server: str, username: str) -> None:
+    page.goto(f"{server}/admin/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("portal-demo")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+
+
+def open_in_workspace(page, server: str, title: str) -> None:
+    page.goto(f"{server}/admin/ordinances/request/?q={title.replace(' ', '+')}")
+    with page.expect_navigation():
+        page.get_by_role("link", name=title).first.click()
+
+
+def test_staff_schedule_a_hearing_and_the_public_page_shows_it(page, server):
+    import datetime
+
+    title = "Demo: Gunshot detection pilot in two neighborhoods"
+    sign_in(page, server, "staff")
+    open_in_workspace(page, server, title)
+    reference = page.locator(".field-reference .readonly").inner_text().strip()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Schedule the hearing").click()
+
+    # An empty date is refused with a reason and the request stays where it was.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Schedule the hearing").click()
+    assert page.locator(".errorlist").first.is_visible()
+    assert "Public comment" in page.goto(f"{server}/requests/{reference}/").text()
+
+    open_in_workspace(page, server, title)
+    with page.expect_navigation():
+        page.get_by_role("link", name="Schedule the hearing").click()
+    hearing = datetime.date.today() + datetime.timedelta(days=90)
+    page.locator("#id_hearing_at_0").fill(hearing.isoformat())
+    page.locator("#id_hearing_at_1").fill("18:30:00")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Schedule the hearing").click()
+    assert "is now hearing scheduled" in page.locator(".messagelist").inner_text()
+
+    page.goto(f"{server}/requests/{reference}/")
+    assert "Hearing scheduled" in page.locator(".status-line").inner_text()
+    assert f"Public hearing on {hearing.isoformat()} at 18:30" in page.locator(".timeline").inner_text()
+
+
+def test_a_liaison_cannot_see_staff_transitions_in_the_workspace(page, server):
+    sign_in(page, server, "liaison")
+    open_in_workspace(page, server, "Demo: Gunshot detection pilot in two neighborhoods")
+    assert page.get_by_role("link", name="Schedule the hearing").count() == 0
+    assert page.get_by_role("link", name="Withdraw").count() == 1
