@@ -60,10 +60,6 @@ WORKFLOW_FIELDS = (
 )
 
 
-def visible_requests(user: Any) -> QuerySet[Request]:
-    return Request.objects.in_workspace_of(user)
-
-
 def add_messages(request: HttpRequest, exc: ValidationError | workflow.TransitionRefused) -> None:
     for messages_ in error_messages(exc).values():
         for message in messages_:
@@ -284,7 +280,9 @@ class RequestAdmin(admin.ModelAdmin):
     # -- who sees and changes what -----------------------------------------
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Request]:
-        queryset = visible_requests(request.user).select_related("agency", "technology", "ordinance")
+        queryset = Request.objects.in_workspace_of(request.user).select_related(
+            "agency", "technology", "ordinance"
+        )
         ordering = self.get_ordering(request)
         return queryset.order_by(*ordering) if ordering else queryset
 
@@ -612,7 +610,7 @@ class EventAdmin(ReadOnlyAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
-        return super().get_queryset(request).filter(request__in=visible_requests(request.user))
+        return super().get_queryset(request).filter(request__in=Request.objects.in_workspace_of(request.user))
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         return {}
@@ -640,7 +638,7 @@ class DecisionAdmin(ReadOnlyAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Decision]:
-        return super().get_queryset(request).filter(request__in=visible_requests(request.user))
+        return super().get_queryset(request).filter(request__in=Request.objects.in_workspace_of(request.user))
 
 
 @admin.register(Condition)
@@ -656,7 +654,11 @@ class ConditionAdmin(ReadOnlyAdmin):
     actions = ("mark_met", "mark_not_met", "mark_open")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Condition]:
-        return super().get_queryset(request).filter(decision__request__in=visible_requests(request.user))
+        return (
+            super()
+            .get_queryset(request)
+            .filter(decision__request__in=Request.objects.in_workspace_of(request.user))
+        )
 
     def has_set_condition_status_permission(self, request: HttpRequest) -> bool:
         return roles.is_staff_reviewer(request.user)

@@ -730,3 +730,10 @@ class Event(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise TypeError("Events are append-only; they cannot be deleted.")
+
+    @property
+    def actor_role_label(self) -> str:
+        try:
+            return roles.Role(self.actor_role).label
+        except ValueError:
+            return self.actor_role
