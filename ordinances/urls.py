@@ -1,6 +1,21 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from ordinances import views
+
+
+class ReferenceConverter:
+    """A request's public reference, e.g. REQ-2026-0007."""
+
+    regex = r"[A-Z]+-[0-9]{4}-[0-9]{4,}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(ReferenceConverter, "reference")
 
 app_name = "ordinances"
 
@@ -15,5 +30,5 @@ urlpatterns = [
     path("technologies/", views.technology_list, name="technology_list"),
     path("technologies/<slug:slug>/", views.technology_detail, name="technology_detail"),
     path("requests/", views.request_list, name="request_list"),
-    path("requests/<str:reference>/", views.request_detail, name="request_detail"),
+    path("requests/<reference:reference>/", views.request_detail, name="request_detail"),
 ]

@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 from django_filters import FilterSet
 
 from ordinances import filters
@@ -64,6 +65,7 @@ def _public_requests() -> QuerySet[Request]:
     return Request.objects.public().for_list()
 
 
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     prohibited = (
         CategoryRule.objects.filter(
@@ -83,6 +85,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "ordinances/home.html", context)
 
 
+@require_safe
 def ordinance_list(request: HttpRequest) -> HttpResponse:
     queryset = Ordinance.objects.annotate(
         request_count=Count("requests", filter=~Q(requests__status="draft"))
@@ -90,6 +93,7 @@ def ordinance_list(request: HttpRequest) -> HttpResponse:
     return _list(request, "ordinances/ordinance_list.html", filters.OrdinanceFilter, queryset)
 
 
+@require_safe
 def ordinance_detail(request: HttpRequest, slug: str) -> HttpResponse:
     ordinance = get_object_or_404(
         Ordinance.objects.prefetch_related("rules", "exceptions", "sources"), slug=slug
@@ -101,6 +105,7 @@ def ordinance_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "ordinances/ordinance_detail.html", context)
 
 
+@require_safe
 def agency_list(request: HttpRequest) -> HttpResponse:
     # Two correlated counts: joining both tables at once would multiply their rows.
     queryset = Agency.objects.annotate(
@@ -110,6 +115,7 @@ def agency_list(request: HttpRequest) -> HttpResponse:
     return _list(request, "ordinances/agency_list.html", filters.AgencyFilter, queryset)
 
 
+@require_safe
 def agency_detail(request: HttpRequest, slug: str) -> HttpResponse:
     agency = get_object_or_404(Agency, slug=slug)
     context = {
@@ -120,6 +126,7 @@ def agency_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "ordinances/agency_detail.html", context)
 
 
+@require_safe
 def technology_list(request: HttpRequest) -> HttpResponse:
     queryset = Technology.objects.annotate(
         governing_rule=rule_in_force_subquery("category", "is_demo"),
@@ -133,6 +140,7 @@ def technology_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 def technology_detail(request: HttpRequest, slug: str) -> HttpResponse:
     technology = get_object_or_404(
         Technology.objects.annotate(governing_rule=rule_in_force_subquery("category", "is_demo")), slug=slug
@@ -147,10 +155,12 @@ def technology_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "ordinances/technology_detail.html", context)
 
 
+@require_safe
 def request_list(request: HttpRequest) -> HttpResponse:
     return _list(request, "ordinances/request_list.html", filters.RequestFilter, _public_requests())
 
 
+@require_safe
 def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
     queryset = (
         Request.objects.visible_to(request.user)
@@ -166,6 +176,7 @@ def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
     return render(request, "ordinances/request_detail.html", {"req": obj})
 
 
+@require_safe
 def how_it_works(request: HttpRequest) -> HttpResponse:
     context = {
         "transitions": TRANSITIONS.values(),
@@ -176,6 +187,7 @@ def how_it_works(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 when the database answers, 503 when it does not. For load balancers."""
     try:
