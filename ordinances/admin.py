@@ -45,7 +45,7 @@ from ordinances.models import (
 )
 
 # Links typed without a scheme are taken as https (Django 6's default, and the portal's).
-URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
+URL_FIELDS: dict[type[models.Field], dict[str, Any]] = {models.URLField: {"assume_scheme": "https"}}
 
 WORKFLOW_FIELDS = (
     "reference",
@@ -193,7 +193,8 @@ class AttachmentInline(admin.TabularInline):
     def has_delete_permission(self, request: HttpRequest, obj: Request | None = None) -> bool:
         # Once the council has seen a document it stays on the record.
         return (
-            super().has_delete_permission(request, obj)
+            obj is not None
+            and super().has_delete_permission(request, obj)
             and self._agency_may_edit(request, obj)
             and obj.status == Request.Status.DRAFT
         )
@@ -332,7 +333,7 @@ class RequestAdmin(admin.ModelAdmin):
         form = super().get_form(request, obj, change, **kwargs)
         # modelform_factory made a fresh class for this request; a refusal from a first
         # attempt to save is shown on it (see changeform_view).
-        form.workflow_errors = getattr(request, "_workflow_errors", None)
+        form.workflow_errors = getattr(request, "_workflow_errors", None)  # type: ignore[attr-defined]
         return form
 
     @admin.display(boolean=True, description="Overdue")
@@ -375,7 +376,7 @@ class RequestAdmin(admin.ModelAdmin):
         except WorkflowRejected as rejected:
             # The transaction of the first attempt is rolled back; validate the same data
             # again, this time with the workflow's refusal on the form, and show it.
-            request._workflow_errors = rejected.error
+            request._workflow_errors = rejected.error  # type: ignore[attr-defined]
             try:
                 return super().changeform_view(request, object_id, form_url, extra_context)
             except WorkflowRejected:  # pragma: no cover - the form is invalid the second time
@@ -419,7 +420,7 @@ class RequestAdmin(admin.ModelAdmin):
         ]
         conditions = list(decision.conditions.all()) if decision else []
         for condition in conditions:
-            condition.status_url = reverse(
+            condition.status_url = reverse(  # type: ignore[attr-defined]
                 f"{self.admin_site.name}:ordinances_request_condition", args=[quote(obj.pk), condition.pk]
             )
         return {

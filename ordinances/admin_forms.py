@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 from django.contrib.admin import widgets as admin_widgets
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from ordinances import workflow
 from ordinances.models import Condition, Decision, Request
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from ordinances.roles import AnyUser
 
 # Transition name -> outcome for workflow.decide.
 DECISION_OUTCOMES: dict[str, str] = {name: outcome for outcome, name in workflow.DECISION_TRANSITIONS.items()}
@@ -43,12 +43,7 @@ def error_messages(exc: ValidationError | workflow.TransitionRefused) -> dict[st
 
 def field_label(name: str | None) -> str:
     """The label of a Request field named in a workflow error, or "" if it is not one."""
-    if not name:
-        return ""
-    try:
-        return str(Request._meta.get_field(name).verbose_name).capitalize()
-    except FieldDoesNotExist:
-        return name.replace("_", " ").capitalize()
+    return Request.field_label(name) if name else ""
 
 
 class WorkflowErrorsMixin:
@@ -77,7 +72,7 @@ class RequestAdminForm(WorkflowErrorsMixin, forms.ModelForm):
         fields = list(Request.AGENCY_FIELDS)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if self.workflow_errors is not None:
             self.add_workflow_errors(self.workflow_errors)
         return cleaned
@@ -99,7 +94,7 @@ class ConditionForm(forms.Form):
     due_on = forms.DateField(label="Due on", required=False, widget=admin_widgets.AdminDateWidget)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if cleaned.get("due_on") and not (cleaned.get("text") or "").strip():
             self.add_error("text", "Write the condition, or clear its due date.")
         return cleaned
@@ -264,7 +259,7 @@ class TransitionForm(WorkflowErrorsMixin, forms.Form):
             if form.cleaned_data.get("text", "").strip()
         ]
 
-    def run(self, by: AbstractBaseUser) -> Request:
+    def run(self, by: AnyUser) -> Request:
         """Call the workflow function for this transition. Raises what the workflow raises."""
         name = self.transition.name
         data = self.cleaned_data

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Case, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
 from django.urls import reverse
@@ -23,7 +23,7 @@ from django.utils import timezone
 from ordinances import roles
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from ordinances.roles import AnyUser
 
 
 class Category(models.TextChoices):
@@ -406,13 +406,13 @@ class RequestQuerySet(models.QuerySet["Request"]):
         """What anyone may see: every request an agency has submitted at least once."""
         return self.exclude(status=Request.Status.DRAFT)
 
-    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> RequestQuerySet:
+    def visible_to(self, user: AnyUser) -> RequestQuerySet:
         """Public requests, plus the drafts of the agencies the user is liaison for."""
         if not user.is_authenticated:
             return self.public()
         return self.filter(~Q(status=Request.Status.DRAFT) | Q(agency__liaisons=user)).distinct()
 
-    def in_workspace_of(self, user: AbstractBaseUser | AnonymousUser) -> RequestQuerySet:
+    def in_workspace_of(self, user: AnyUser) -> RequestQuerySet:
         """
         The requests a user works on in the review workspace (the admin).
 
@@ -557,18 +557,27 @@ class Request(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
-        if self.exception_id and self.ordinance_id and self.exception.ordinance_id != self.ordinance_id:
+        if self.exception and self.ordinance_id and self.exception.ordinance_id != self.ordinance_id:
             errors["exception"] = "This exception belongs to another ordinance."
         if self.kind == self.Kind.EMERGENCY_REPORT and not self.emergency_used_on:
             errors["emergency_used_on"] = "An emergency-use report must say when the technology was used."
         if self.emergency_used_on and self.emergency_used_on > timezone.localdate():
             errors["emergency_used_on"] = "The date of emergency use cannot be in the future."
-        if self.renews_id and (
+        if self.renews and (
             self.renews.agency_id != self.agency_id or self.renews.technology_id != self.technology_id
         ):
             errors["renews"] = "A renewal must be for the same agency and technology."
         if errors:
             raise ValidationError(errors)
+
+    @classmethod
+    def field_label(cls, name: str) -> str:
+        """A field's label for messages, e.g. "Comment period ends on"."""
+        try:
+            field = cls._meta.get_field(name)
+        except FieldDoesNotExist:
+            return name.replace("_", " ").capitalize()
+        return str(getattr(field, "verbose_name", name)).capitalize()
 
     @property
     def is_editable(self) -> bool:
@@ -726,7 +735,7 @@ class Event(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None:
             raise TypeError("Events are append-only; they cannot be changed.")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        super().save(*args, **kwargs)
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise TypeError("Events are append-only; they cannot be deleted.")

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING
 from django.contrib.auth.models import Group, Permission
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
+
+    AnyUser = User | AnonymousUser
 
     from ordinances.models import Agency
 
@@ -101,33 +103,34 @@ def ensure_groups(**kwargs: object) -> None:
         group.permissions.set(perms)
 
 
-def in_group(user: AbstractBaseUser | AnonymousUser, name: str) -> bool:
+def in_group(user: AnyUser, name: str) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
-    cache = getattr(user, "_portal_groups", None)
+    # Cached on the user object: one query per request, however many checks it makes.
+    cache: set[str] | None = getattr(user, "_portal_groups", None)
     if cache is None:
-        cache = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
-        user._portal_groups = cache  # type: ignore[union-attr]
+        cache = set(user.groups.values_list("name", flat=True))
+        user._portal_groups = cache  # type: ignore[attr-defined]
     return name in cache
 
 
-def is_staff_reviewer(user: AbstractBaseUser | AnonymousUser) -> bool:
-    return bool(user.is_authenticated and user.is_active and user.is_superuser) or in_group(user, STAFF)
+def is_staff_reviewer(user: AnyUser) -> bool:
+    return bool(user.is_active and user.is_superuser) or in_group(user, STAFF)
 
 
-def is_liaison_for(user: AbstractBaseUser | AnonymousUser, agency: Agency) -> bool:
+def is_liaison_for(user: AnyUser, agency: Agency) -> bool:
     if not in_group(user, LIAISONS):
         return False
-    return agency.liaisons.filter(pk=user.pk).exists()
+    return agency.liaisons.filter(pk=user.pk or 0).exists()
 
 
-def liaison_agency_ids(user: AbstractBaseUser | AnonymousUser) -> set[int]:
+def liaison_agency_ids(user: AnyUser) -> set[int]:
     if not in_group(user, LIAISONS):
         return set()
     return set(user.liaison_agencies.values_list("pk", flat=True))  # type: ignore[union-attr]
 
 
-def role_label(user: AbstractBaseUser | AnonymousUser | None) -> str:
+def role_label(user: AnyUser | None) -> str:
     """The role to record on an Event."""
     if user is None:
         return Role.SYSTEM

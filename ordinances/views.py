@@ -25,6 +25,7 @@ from ordinances.models import (
     Event,
     Ordinance,
     Request,
+    RequestQuerySet,
     Technology,
     TechnologyUse,
     rule_in_force_subquery,
@@ -61,7 +62,7 @@ def count_where(queryset: QuerySet) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
-def _public_requests() -> QuerySet[Request]:
+def _public_requests() -> RequestQuerySet:
     return Request.objects.public().for_list()
 
 

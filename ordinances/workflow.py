@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Length
@@ -29,9 +30,9 @@ from ordinances.models import Condition, Decision, Event, Request
 from ordinances.roles import Role
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from ordinances.roles import AnyUser
 
-    Actor = AbstractBaseUser | AnonymousUser | None
+    Actor = AnyUser | None
 
 S = Request.Status
 K = Request.Kind
@@ -430,7 +431,7 @@ def schedule_hearing(
     request: Request,
     *,
     by: Actor,
-    hearing_at: datetime.datetime,
+    hearing_at: datetime.datetime | None,
     note: str = "",
     now: datetime.datetime | None = None,
 ) -> Request:
@@ -480,7 +481,7 @@ def decide(
     """Record the council's decision: approve, approve with conditions, or deny."""
     if outcome not in DECISION_TRANSITIONS:
         raise ValidationError({"outcome": f"Unknown outcome {outcome!r}."})
-    name = DECISION_TRANSITIONS[outcome]
+    name = DECISION_TRANSITIONS[Decision.Outcome(outcome)]
     conditions = [c for c in conditions if c.text.strip()]
 
     def change(r: Request, now: datetime.datetime) -> tuple[list[str], str]:
@@ -536,7 +537,7 @@ def decide(
             Condition(decision=decision, text=c.text.strip(), due_on=c.due_on) for c in conditions
         )
         text = f"Vote {decision.vote_summary}."
-        if expires:
+        if effective and expires:
             text += f" In effect {effective.isoformat()} to {expires.isoformat()}."
         if conditions:
             text += " Conditions: " + "; ".join(
@@ -619,7 +620,7 @@ def create_draft(*, by: Actor, now: datetime.datetime | None = None, **fields: A
     """A liaison starts a request for their own agency. Drafts are not public."""
     now = now or timezone.now()
     request = Request(created_at=now, **fields)
-    if by is None or not roles.is_liaison_for(by, request.agency):
+    if by is None or not roles.is_liaison_for(by, request.agency) or not isinstance(by, User):
         raise TransitionRefused("Only a liaison of the agency can start a request for it.", code="permission")
     # Assigned only now: an AnonymousUser cannot be assigned to a foreign key.
     request.created_by = by
@@ -671,7 +672,7 @@ def update_draft(request: Request, *, by: Actor, fields: dict[str, Any], note: s
             return locked
         locked.full_clean(exclude=["created_by"])
         locked.save(update_fields=[*changed, "updated_at"])
-        labels = ", ".join(str(Request._meta.get_field(n).verbose_name) for n in changed)
+        labels = ", ".join(Request.field_label(n).lower() for n in changed)
         _record(
             locked,
             by=by,

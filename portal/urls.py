@@ -3,13 +3,13 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 admin.site.site_header = "Surveillance Oversight Portal: review workspace"
 admin.site.site_title = "Oversight review"
 admin.site.index_title = "Requests, ordinances and the inventory"
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("", include("ordinances.urls")),
 ]
