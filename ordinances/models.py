@@ -633,6 +633,12 @@ class Decision(models.Model):
     expires_on = models.DateField(null=True, blank=True)
     summary = models.TextField(blank=True)
 
+    class Meta:
+        indexes = [
+            # The home page's "recent decisions" orders by this.
+            models.Index(fields=["-decided_on"], name="decision_decided_on"),
+        ]
+
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} ({self.vote_summary})"
 
