@@ -182,7 +182,7 @@ class AttachmentInline(admin.TabularInline):
     formfield_overrides = URL_FIELDS
 
     def _agency_may_edit(self, request: HttpRequest, obj: Request | None) -> bool:
-        return obj is not None and obj.is_editable and roles.is_liaison_for(request.user, obj.agency)
+        return obj is not None and workflow.agency_may_edit(obj, request.user)
 
     def has_add_permission(self, request: HttpRequest, obj: Request | None = None) -> bool:
         return super().has_add_permission(request, obj) and self._agency_may_edit(request, obj)
@@ -288,7 +288,7 @@ class RequestAdmin(admin.ModelAdmin):
         return queryset.order_by(*ordering) if ordering else queryset
 
     def _agency_may_edit(self, request: HttpRequest, obj: Request) -> bool:
-        return obj.is_editable and roles.is_liaison_for(request.user, obj.agency)
+        return workflow.agency_may_edit(obj, request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Only liaisons start requests, and only for their own agencies.

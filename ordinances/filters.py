@@ -9,7 +9,7 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
-from ordinances.models import Agency, Category, Ordinance, Request, Technology, TechnologyUse
+from ordinances.models import Agency, Category, Ordinance, Request, Technology
 
 
 class SearchFilter(django_filters.CharFilter):
@@ -83,16 +83,6 @@ class TechnologyFilter(django_filters.FilterSet):
     class Meta:
         model = Technology
         fields = ["q", "category", "agency"]
-
-
-class TechnologyUseFilter(django_filters.FilterSet):
-    agency = django_filters.ModelChoiceFilter(queryset=Agency.objects.all(), to_field_name="slug")
-    technology = django_filters.ModelChoiceFilter(queryset=Technology.objects.all(), to_field_name="slug")
-    category = django_filters.ChoiceFilter(field_name="technology__category", choices=Category.choices)
-
-    class Meta:
-        model = TechnologyUse
-        fields = ["agency", "technology", "category"]
 
 
 # Drafts are never public, so they are not offered as a filter value.

@@ -583,10 +583,6 @@ class Request(models.Model):
     def is_editable(self) -> bool:
         return self.status in self.EDITABLE_STATES
 
-    @property
-    def is_pending(self) -> bool:
-        return self.status in self.PENDING
-
     def is_active_approval(self, today: datetime.date | None = None) -> bool:
         """Approved, in effect and not yet past its expiry date."""
         if self.status not in self.APPROVED_STATES:

@@ -15,7 +15,7 @@ none of them sets `Request.status` itself.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -648,6 +648,11 @@ def create_draft(*, by: Actor, now: datetime.datetime | None = None, **fields: A
     raise AssertionError("unreachable")
 
 
+def agency_may_edit(request: Request, user: Actor) -> bool:
+    """Whether `user` may change the agency's fields of `request` now (see `update_draft`)."""
+    return request.is_editable and user is not None and roles.is_liaison_for(user, request.agency)
+
+
 def update_draft(request: Request, *, by: Actor, fields: dict[str, Any], note: str = "") -> Request:
     """The agency changes its request while it is a draft or returned to it."""
     unknown = set(fields) - set(Request.AGENCY_FIELDS)
@@ -730,7 +735,3 @@ def set_condition_status(condition: Condition, *, by: Actor, status: str, note: 
         )
     condition.status = status
     return locked
-
-
-def transitions_for_kind(kind: str) -> Iterable[Transition]:
-    return (t for t in TRANSITIONS.values() if kind in t.kinds)
