@@ -34,9 +34,11 @@ from ordinances.models import (
     Attachment,
     CategoryRule,
     Condition,
+    Deadline,
     Decision,
     Event,
     Ordinance,
+    ProcessStep,
     Request,
     Source,
     StatutoryException,
@@ -80,8 +82,34 @@ class CategoryRuleInline(admin.TabularInline):
 class StatutoryExceptionInline(admin.StackedInline):
     model = StatutoryException
     extra = 0
-    fields = ("title", "slug", "description", "verified", "verification_note")
+    fields = ("title", "slug", "category", "description", "verified", "verification_note")
     prepopulated_fields = {"slug": ("title",)}
+
+
+class ProcessStepInline(admin.TabularInline):
+    """The ordinance's review path; which steps it has opens the workflow's rows for them."""
+
+    model = ProcessStep
+    extra = 0
+    fields = ("kind", "body", "seats", "majority", "verified", "note")
+
+
+class DeadlineInline(admin.TabularInline):
+    """Every deadline the ordinance sets; `ordinances.deadlines` computes due dates from these."""
+
+    model = Deadline
+    extra = 0
+    fields = (
+        "kind",
+        "amount",
+        "unit",
+        "counted_from",
+        "month",
+        "day",
+        "extension_amount",
+        "verified",
+        "note",
+    )
 
 
 @admin.register(Ordinance)
@@ -93,31 +121,17 @@ class OrdinanceAdmin(admin.ModelAdmin):
         "status",
         "adopted_on",
         "effective_on",
-        "deadlines_verified",
     )
-    list_filter = ("status", "deadlines_verified", "jurisdiction", "is_demo")
+    list_filter = ("status", "jurisdiction", "is_demo")
     search_fields = ("file_number", "title", "code_citation", "author")
     prepopulated_fields = {"slug": ("title",)}
     filter_horizontal = ("sources",)
-    inlines = (CategoryRuleInline, StatutoryExceptionInline)
+    inlines = (CategoryRuleInline, StatutoryExceptionInline, ProcessStepInline, DeadlineInline)
     fieldsets = (
         (None, {"fields": ("file_number", "slug", "title", "jurisdiction", "code_citation", "status")}),
         ("Dates", {"fields": ("introduced_on", "adopted_on", "effective_on")}),
         ("Vote", {"fields": ("author", "votes_yes", "votes_no", "votes_abstain", "votes_absent")}),
         ("Text", {"fields": ("summary", "full_text", "unverified_note")}),
-        (
-            "Process deadlines",
-            {
-                "fields": (
-                    "comment_period_days",
-                    "hearing_notice_days",
-                    "emergency_report_days",
-                    "approval_term_days",
-                    "deadlines_verified",
-                ),
-                "description": "Blank means the ordinance sets no deadline; staff then enter dates by hand.",
-            },
-        ),
         ("Sources", {"fields": ("sources", "is_demo")}),
     )
 
@@ -364,6 +378,49 @@ class RequestAdmin(admin.ModelAdmin):
     def delete_model(self, request: HttpRequest, obj: Request) -> None:
         raise PermissionDenied("Requests are never deleted; withdraw them instead.")
 
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        # Documents go on the record through the workflow, which writes their Events.
+        if formset.model is not Attachment:
+            return super().save_formset(request, form, formset, change)
+        try:
+            for attachment in formset.save(commit=False):
+                attachment.request = form.instance
+                workflow.save_document(attachment, by=request.user)
+            for attachment in formset.deleted_objects:
+                workflow.remove_document(attachment, by=request.user)
+        except (ValidationError, workflow.TransitionRefused) as exc:
+            raise WorkflowRejected(exc) from exc
+        return None
+
+    def _save_then_transition(self, request: HttpRequest, obj: Request) -> HttpResponse | None:
+        """
+        "Save and submit" on the change form: the typed text is saved first (save_model ran),
+        then the transition; a refusal is shown on the saved request, so nothing typed is lost.
+        """
+        name = request.POST.get("_save_and_transition")
+        if not name:
+            return None
+        try:
+            workflow.perform(name, obj, by=request.user)
+        except (ValidationError, workflow.TransitionRefused) as exc:
+            messages.warning(
+                request, f"Your changes to {obj.reference} were saved, but it was not submitted:"
+            )
+            add_messages(request, exc)
+        else:
+            messages.success(request, f"{obj.reference} is saved and now {obj.get_status_display().lower()}.")
+        return HttpResponseRedirect(self._change_url(obj))
+
+    def response_add(
+        self, request: HttpRequest, obj: Request, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        return self._save_then_transition(request, obj) or super().response_add(
+            request, obj, post_url_continue
+        )
+
+    def response_change(self, request: HttpRequest, obj: Request) -> HttpResponse:
+        return self._save_then_transition(request, obj) or super().response_change(request, obj)
+
     def changeform_view(
         self,
         request: HttpRequest,
@@ -407,6 +464,7 @@ class RequestAdmin(admin.ModelAdmin):
             events = events.filter(Q(is_public=True) | ~Q(actor_role=roles.Role.STAFF))
         decision = Decision.objects.filter(request=obj).prefetch_related("conditions").first()
         can_review = roles.is_staff_reviewer(user)
+        editable = workflow.agency_may_edit(obj, user)
         transitions = [
             {
                 "name": t.name,
@@ -415,6 +473,9 @@ class RequestAdmin(admin.ModelAdmin):
                 "url": reverse(
                     f"{self.admin_site.name}:ordinances_request_transition", args=[quote(obj.pk), t.name]
                 ),
+                # While the agency's form is open above, a transition that takes no input
+                # saves the form first (the button submits it), so typed text is never lost.
+                "saves_first": editable and not t.inputs_required,
             }
             for t in workflow.available_transitions(obj, user)
         ]
@@ -507,7 +568,7 @@ class RequestAdmin(admin.ModelAdmin):
             "app_label": opts.app_label,
             "original": obj,
             "transition": transition,
-            "target_label": Request.Status(transition.target).label,
+            "target_label": transition.target_label,
             "form": form,
             "conditions": form.conditions,
             "media": self.media + form.media,

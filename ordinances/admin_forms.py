@@ -17,16 +17,11 @@ from django.contrib.admin import widgets as admin_widgets
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from ordinances import workflow
-from ordinances.models import Condition, Decision, Request
+from ordinances import deadlines, workflow
+from ordinances.models import Condition, Deadline, ProcessStep, Request
 
 if TYPE_CHECKING:
     from ordinances.roles import AnyUser
-
-# Transition name -> outcome for workflow.decide.
-DECISION_OUTCOMES: dict[str, str] = {name: outcome for outcome, name in workflow.DECISION_TRANSITIONS.items()}
-# Transitions whose workflow function takes an optional `note`.
-NOTE_TRANSITIONS = ("submit", "begin_review", "open_comment_period", "schedule_hearing", "accept_report")
 
 
 def error_messages(exc: ValidationError | workflow.TransitionRefused) -> dict[str | None, list[str]]:
@@ -105,16 +100,8 @@ ConditionFormSet = forms.formset_factory(ConditionForm, extra=5, max_num=20, val
 
 class TransitionForm(WorkflowErrorsMixin, forms.Form):
     """
-    What one transition needs, built from `Transition.needs`:
-
-    - reason: a textarea, required; it becomes the public record.
-    - comment_period_ends_on: a date, prefilled from the ordinance's comment period.
-    - hearing_at: a date and time.
-    - votes: yes, no, abstaining and absent.
-    - dates: when an approval takes effect and when it expires.
-    - conditions: a formset of condition text and due date.
-
-    Decisions also carry a summary (required to deny); the other transitions an optional note.
+    What one transition takes, built from its row's `inputs` (see `workflow.Input`), with
+    default dates from the ordinance's deadline rows; `run` passes them to `workflow.perform`.
     """
 
     def __init__(
@@ -132,86 +119,65 @@ class TransitionForm(WorkflowErrorsMixin, forms.Form):
         self.conditions: forms.BaseFormSet | None = None
         self.conditions_errors = self.error_class()
         today = today or timezone.localdate()
-        needs = transition.needs
-        ordinance = request_obj.ordinance
+        for spec in transition.inputs:
+            if spec.kind == "conditions":
+                self.conditions = ConditionFormSet(data, prefix="conditions")
+                continue
+            self.fields[spec.name] = self.field_for(spec)
+        self.explain(today)
 
-        if "reason" in needs:
-            self.fields["reason"] = forms.CharField(
-                label="Reason",
-                widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-                required=False,  # the workflow says why it is needed, and the error lands here
-                help_text="Part of the public record.",
+    @staticmethod
+    def field_for(spec: workflow.Input) -> forms.Field:
+        # Nothing is required here: the workflow says what is missing, and why, on the field.
+        common: dict[str, Any] = {"label": spec.label, "required": False, "help_text": spec.help_text}
+        if spec.kind == "date":
+            return forms.DateField(widget=admin_widgets.AdminDateWidget, **common)
+        if spec.kind == "datetime":
+            return forms.SplitDateTimeField(widget=admin_widgets.AdminSplitDateTime, **common)
+        if spec.kind == "count":
+            return forms.IntegerField(min_value=0, **common)
+        if spec.kind == "choice":
+            return forms.ChoiceField(choices=[("", "---------"), *spec.choices], **common)
+        return forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), **common)
+
+    def explain(self, today: datetime.date) -> None:
+        """Default dates and help from the ordinance's deadlines, computed by `ordinances.deadlines`."""
+        obj = self.request_obj
+        ordinance = obj.ordinance
+        if "comment_period_ends_on" in self.fields:
+            closes = deadlines.due_on(ordinance, Deadline.Kind.COMMENT_PERIOD, today)
+            field = self.fields["comment_period_ends_on"]
+            field.initial = closes
+            field.help_text = (
+                f"The ordinance keeps comment open until at least {closes.isoformat()}."
+                if closes
+                else "The ordinance sets no comment period; enter the closing date."
             )
-        if "comment_period_ends_on" in needs:
-            days = ordinance.comment_period_days
-            self.fields["comment_period_ends_on"] = forms.DateField(
-                label="Public comment closes on",
-                required=False,
-                widget=admin_widgets.AdminDateWidget,
-                initial=today + datetime.timedelta(days=days) if days is not None else None,
-                help_text=(
-                    f"The ordinance sets a comment period of {days} days."
-                    if days is not None
-                    else "The ordinance sets no comment period; enter the closing date."
-                ),
-            )
-        if "hearing_at" in needs:
-            notice = ordinance.hearing_notice_days
-            self.fields["hearing_at"] = forms.SplitDateTimeField(
-                label="Hearing at",
-                required=False,
-                widget=admin_widgets.AdminSplitDateTime,
-                help_text=(f"The ordinance requires {notice} days' notice." if notice is not None else ""),
-            )
-        if "votes" in needs:
-            for name, label, initial in (
-                ("votes_yes", "Votes yes", None),
-                ("votes_no", "Votes no", None),
-                ("votes_abstain", "Abstaining", 0),
-                ("votes_absent", "Absent", 0),
-            ):
-                self.fields[name] = forms.IntegerField(
-                    label=label, min_value=0, initial=initial, required=initial is None
+        if "hearing_at" in self.fields:
+            earliest = deadlines.due_on(ordinance, Deadline.Kind.HEARING_NOTICE, today)
+            if earliest:
+                self.fields[
+                    "hearing_at"
+                ].help_text = (
+                    f"With the notice the ordinance requires, {earliest.isoformat()} at the earliest."
                 )
-        if "dates" in needs:
-            term = ordinance.approval_term_days or request_obj.requested_term_days
-            self.fields["effective_on"] = forms.DateField(
-                label="Effective on",
-                required=False,
-                widget=admin_widgets.AdminDateWidget,
-                help_text="Blank means the day of the decision.",
+        if "expires_on" in self.fields:
+            term = deadlines.approval_expires_on(ordinance, today, obj.requested_term_days)
+            self.fields["expires_on"].help_text = (
+                f"Blank means the shorter of the law's longest term and the term requested ({term.isoformat()} for an approval in effect today)."
+                if term
+                else "Neither the ordinance nor the request sets a term; enter the expiry date."
             )
-            self.fields["expires_on"] = forms.DateField(
-                label="Expires on",
-                required=False,
-                widget=admin_widgets.AdminDateWidget,
-                help_text=(
-                    f"Blank means {term} days after it takes effect."
-                    if term
-                    else "Neither the ordinance nor the request sets a term; enter the expiry date."
-                ),
-            )
-        if "conditions" in needs:
-            self.conditions = ConditionFormSet(data, prefix="conditions")
-        if transition.name in DECISION_OUTCOMES:
-            deny = DECISION_OUTCOMES[transition.name] == Decision.Outcome.DENIED
-            self.fields["summary"] = forms.CharField(
-                label="Reasons for the decision" if deny else "Summary",
-                widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-                required=False,
-                help_text="Required for a denial. Part of the public record."
-                if deny
-                else "Optional. Part of the public record.",
-            )
-        if transition.name in NOTE_TRANSITIONS:
-            self.fields["note"] = forms.CharField(
-                label="Note",
-                widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-                required=False,
-                help_text="Optional; shown on the public timeline."
-                if transition.public
-                else "Optional; kept internal.",
-            )
+        if "votes_abstain" in self.fields:
+            self.fields["votes_abstain"].initial = 0
+            self.fields["votes_absent"].initial = 0
+            step = ordinance.step(ProcessStep.Kind.VOTE)
+            if step is not None:
+                self.fields[
+                    "votes_yes"
+                ].help_text = f"{step.body}: {step.seats} seats; an approval needs {step.get_majority_display().lower()}."
+        if "decided_on" in self.fields:
+            self.fields["decided_on"].initial = today
 
     # -- validation ---------------------------------------------------------
 
@@ -228,7 +194,7 @@ class TransitionForm(WorkflowErrorsMixin, forms.Form):
             elif name in self.fields:
                 self.add_error(name, messages)
             else:
-                # E.g. submit's full_clean of the agency's fields: say which field is meant.
+                # E.g. submit's check of the agency's fields: say which field is meant.
                 label = field_label(name)
                 self.add_error(None, [f"{label}: {m}" if label else m for m in messages])
 
@@ -259,39 +225,18 @@ class TransitionForm(WorkflowErrorsMixin, forms.Form):
             if form.cleaned_data.get("text", "").strip()
         ]
 
+    def inputs(self) -> dict[str, Any]:
+        """The cleaned values as `workflow.perform` takes them; blank values are left out."""
+        values: dict[str, Any] = {
+            name: value for name, value in self.cleaned_data.items() if value not in (None, "")
+        }
+        if self.conditions is not None:
+            values["conditions"] = self.condition_inputs()
+        return values
+
     def run(self, by: AnyUser) -> Request:
-        """Call the workflow function for this transition. Raises what the workflow raises."""
-        name = self.transition.name
-        data = self.cleaned_data
-        obj = self.request_obj
-        if name in DECISION_OUTCOMES:
-            return workflow.decide(
-                obj,
-                by=by,
-                outcome=DECISION_OUTCOMES[name],
-                votes_yes=data["votes_yes"],
-                votes_no=data["votes_no"],
-                votes_abstain=data.get("votes_abstain") or 0,
-                votes_absent=data.get("votes_absent") or 0,
-                effective_on=data.get("effective_on"),
-                expires_on=data.get("expires_on"),
-                conditions=self.condition_inputs(),
-                summary=data.get("summary", ""),
-            )
-        if name == "open_comment_period":
-            return workflow.open_comment_period(
-                obj, by=by, ends_on=data.get("comment_period_ends_on"), note=data.get("note", "")
-            )
-        if name == "schedule_hearing":
-            return workflow.schedule_hearing(
-                obj, by=by, hearing_at=data.get("hearing_at"), note=data.get("note", "")
-            )
-        function = getattr(workflow, name)
-        if "reason" in self.transition.needs:
-            return function(obj, by=by, reason=data.get("reason", ""))
-        if name in NOTE_TRANSITIONS:
-            return function(obj, by=by, note=data.get("note", ""))
-        return function(obj, by=by)
+        """Run the transition. Raises what the workflow raises."""
+        return workflow.perform(self.transition.name, self.request_obj, by=by, **self.inputs())
 
 
 # ---------------------------------------------------------------------------

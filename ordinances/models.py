@@ -9,18 +9,20 @@ records and the facts derived from them.
 
 from __future__ import annotations
 
+import calendar
 import datetime
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Case, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
-from ordinances import roles
+from ordinances import deadlines, roles
 
 if TYPE_CHECKING:
     from ordinances.roles import AnyUser
@@ -102,15 +104,6 @@ class Ordinance(models.Model):
         help_text="What in this record could not be checked against the primary text. "
         "Shown to the public beside the record.",
     )
-    # Deadlines are data because every city sets its own; blank means the ordinance
-    # sets none (or we could not verify one), and staff must enter dates by hand.
-    comment_period_days = models.PositiveSmallIntegerField(null=True, blank=True)
-    hearing_notice_days = models.PositiveSmallIntegerField(null=True, blank=True)
-    emergency_report_days = models.PositiveSmallIntegerField(null=True, blank=True)
-    approval_term_days = models.PositiveSmallIntegerField(null=True, blank=True)
-    deadlines_verified = models.BooleanField(
-        default=False, help_text="Checked against the ordinance's own text."
-    )
     sources = models.ManyToManyField(Source, blank=True, related_name="ordinances")
     is_demo = models.BooleanField(default=False, help_text="Fictional record for demonstration.")
 
@@ -129,6 +122,21 @@ class Ordinance(models.Model):
     def has_vote(self) -> bool:
         return self.votes_yes is not None
 
+    def path(self) -> list[ProcessStep]:
+        """Its review steps in the order a request meets them (uses prefetched `steps`)."""
+        return sorted(self.steps.all(), key=lambda step: ProcessStep.ORDER.index(step.kind))
+
+    def step(self, kind: str) -> ProcessStep | None:
+        return next((step for step in self.steps.all() if step.kind == kind), None)
+
+    def deadline(self, kind: str) -> Deadline | None:
+        return next((row for row in self.deadlines.all() if row.kind == kind), None)
+
+    @property
+    def decision_step(self) -> ProcessStep | None:
+        """The vote or the publication that ends a request's review under this ordinance."""
+        return next((s for s in self.steps.all() if s.kind in ProcessStep.DECISION_KINDS), None)
+
     @property
     def vote_summary(self) -> str:
         if not self.has_vote:
@@ -145,19 +153,25 @@ def format_votes(yes: int | None, no: int | None, abstain: int | None, absent: i
     return ", ".join(parts)
 
 
+# A rule may speak about one category or about every category the ordinance does not name
+# (Seattle, Oakland and San Francisco require approval for any surveillance technology).
+EVERY_OTHER_CATEGORY = "every_other"
+RULE_CATEGORY_CHOICES = [*Category.choices, (EVERY_OTHER_CATEGORY, "Every other category")]
+
+
 class CategoryRule(models.Model):
-    """What an ordinance says about one category of technology."""
+    """What an ordinance says about one category of technology, or about every other category."""
 
     class Rule(models.TextChoices):
         PROHIBITED = "prohibited", "Prohibited"
-        APPROVAL_REQUIRED = "approval_required", "Council approval required"
+        APPROVAL_REQUIRED = "approval_required", "Approval required"
         DISCLOSURE_ONLY = "disclosure_only", "Disclosure only"
 
     # Where two ordinances in force speak about one category, the stricter one governs.
     STRICTNESS = (Rule.PROHIBITED, Rule.APPROVAL_REQUIRED, Rule.DISCLOSURE_ONLY)
 
     ordinance = models.ForeignKey(Ordinance, on_delete=models.CASCADE, related_name="rules")
-    category = models.CharField(max_length=40, choices=Category.choices)
+    category = models.CharField(max_length=40, choices=RULE_CATEGORY_CHOICES)
     rule = models.CharField(max_length=20, choices=Rule.choices)
     note = models.CharField(max_length=300, blank=True)
 
@@ -170,6 +184,9 @@ class CategoryRule(models.Model):
     def __str__(self) -> str:
         return f"{self.ordinance.file_number}: {self.get_category_display()} {self.get_rule_display()}"
 
+    def covers(self, category: str) -> bool:
+        return self.category in (category, EVERY_OTHER_CATEGORY)
+
 
 class StatutoryException(models.Model):
     """A named exception an ordinance allows, that a request may rely on."""
@@ -177,6 +194,12 @@ class StatutoryException(models.Model):
     ordinance = models.ForeignKey(Ordinance, on_delete=models.CASCADE, related_name="exceptions")
     slug = models.SlugField(max_length=80)
     title = models.CharField(max_length=200)
+    category = models.CharField(
+        max_length=40,
+        choices=Category.choices,
+        blank=True,
+        help_text="The category of technology the exception is for; blank for any the ordinance governs.",
+    )
     description = models.TextField(blank=True)
     verified = models.BooleanField(
         default=False, help_text="Checked against the ordinance's own text, not only news reports."
@@ -189,6 +212,167 @@ class StatutoryException(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def applies_to(self, category: str) -> bool:
+        return not self.category or self.category == category
+
+
+class ProcessStep(models.Model):
+    """
+    One step of an ordinance's review path, beyond the staff review every request gets.
+
+    Which steps an ordinance has decides which rows of the one transition table
+    (`ordinances.workflow.TRANSITIONS`) are open for its requests, and in what order.
+    """
+
+    class Kind(models.TextChoices):
+        ADVISORY_REVIEW = "advisory_review", "Advisory review"
+        COMMUNITY_MEETING = "community_meeting", "Community meeting"
+        PUBLIC_COMMENT = "public_comment", "Public comment"
+        HEARING = "hearing", "Public hearing"
+        VOTE = "vote", "Vote of the deciding body"
+        PUBLICATION = "publication", "Publication of the final policy, no vote"
+
+    class Majority(models.TextChoices):
+        MORE_YES_THAN_NO = "more_yes_than_no", "More yes than no votes"
+        MAJORITY_OF_SEATS = "majority_of_seats", "A majority of all seats"
+        TWO_THIRDS_OF_SEATS = "two_thirds_of_seats", "Two thirds of all seats"
+
+    # The order a request meets the steps in; an ordinance has any subset of them and
+    # exactly one of the two ways to decide.
+    ORDER = (
+        Kind.ADVISORY_REVIEW,
+        Kind.COMMUNITY_MEETING,
+        Kind.PUBLIC_COMMENT,
+        Kind.HEARING,
+        Kind.VOTE,
+        Kind.PUBLICATION,
+    )
+    DECISION_KINDS = (Kind.VOTE, Kind.PUBLICATION)
+
+    ordinance = models.ForeignKey(Ordinance, on_delete=models.CASCADE, related_name="steps")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    body = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Who takes the step: the advisory body, or the deciding body that votes.",
+    )
+    seats = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="For a vote: how many seats the deciding body has."
+    )
+    majority = models.CharField(
+        max_length=30, choices=Majority.choices, blank=True, help_text="For a vote: what approval needs."
+    )
+    verified = models.BooleanField(default=False, help_text="Checked against the ordinance's own text.")
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["ordinance", "kind"]
+        constraints = [models.UniqueConstraint(fields=["ordinance", "kind"], name="one_step_of_each_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}{f' ({self.body})' if self.body else ''}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.kind == self.Kind.VOTE:
+            if not self.body:
+                errors["body"] = "Name the deciding body."
+            if not self.seats:
+                errors["seats"] = "Enter how many seats the deciding body has."
+            if not self.majority:
+                errors["majority"] = "Choose the majority an approval needs."
+        else:
+            if self.seats is not None:
+                errors["seats"] = "Only a vote has seats."
+            if self.majority:
+                errors["majority"] = "Only a vote needs a majority."
+        if self.kind == self.Kind.ADVISORY_REVIEW and not self.body:
+            errors["body"] = "Name the advisory body."
+        if errors:
+            raise ValidationError(errors)
+
+    def votes_needed(self, *, yes: int, no: int) -> bool:
+        """Whether `yes` votes for and `no` against meet this vote's majority."""
+        seats = self.seats or 0
+        if self.majority == self.Majority.MAJORITY_OF_SEATS:
+            return yes * 2 > seats
+        if self.majority == self.Majority.TWO_THIRDS_OF_SEATS:
+            return yes * 3 >= seats * 2
+        return yes > no
+
+
+class Deadline(models.Model):
+    """
+    One deadline an ordinance sets: what is due, how long, counted from which moment.
+
+    Every due date in the portal is computed from these rows by `ordinances.deadlines`;
+    no deadline is written in code.
+    """
+
+    class Kind(models.TextChoices):
+        ADVISORY_SILENCE = "advisory_silence", "Advisory body's time to respond"
+        COMMENT_PERIOD = "comment_period", "Public comment stays open at least"
+        HEARING_NOTICE = "hearing_notice", "Notice before a hearing"
+        POLICY_BEFORE_USE = "policy_before_use", "Draft policy posted before use"
+        EMERGENCY_REPORT = "emergency_report", "Report of emergency use"
+        APPROVAL_TERM = "approval_term", "Longest term of an approval"
+        ANNUAL_REPORT = "annual_report", "Annual surveillance report"
+        QUARTERLY_REPORT = "quarterly_report", "Quarterly report"
+
+    class Anchor(models.TextChoices):
+        SUBMISSION = "submission", "Submission of the request"
+        ADVISORY_REFERRAL = "advisory_referral", "Referral to the advisory body"
+        COMMENT_OPENING = "comment_opening", "Opening of public comment"
+        HEARING_NOTICE = "hearing_notice", "Notice of the hearing"
+        DECISION = "decision", "The decision"
+        APPROVAL_EFFECTIVE = "approval_effective", "The approval taking effect"
+        EMERGENCY_USE = "emergency_use", "The emergency use"
+        QUARTER_END = "quarter_end", "The end of each quarter"
+        FIXED_DAY = "fixed_day", "A fixed day each year"
+
+    class Unit(models.TextChoices):
+        DAYS = "days", "days"
+        MONTHS = "months", "months"
+
+    ordinance = models.ForeignKey(Ordinance, on_delete=models.CASCADE, related_name="deadlines")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    amount = models.PositiveIntegerField(
+        null=True, blank=True, help_text="How many days or months; blank for a fixed day each year."
+    )
+    unit = models.CharField(max_length=10, choices=Unit.choices, default=Unit.DAYS)
+    counted_from = models.CharField(max_length=30, choices=Anchor.choices)
+    month = models.PositiveSmallIntegerField(null=True, blank=True, help_text="For a fixed day: 1-12.")
+    day = models.PositiveSmallIntegerField(null=True, blank=True, help_text="For a fixed day: 1-31.")
+    extension_amount = models.PositiveIntegerField(
+        null=True, blank=True, help_text="An extension the law allows, in the same unit."
+    )
+    verified = models.BooleanField(default=False, help_text="Checked against the ordinance's own text.")
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["ordinance", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["ordinance", "kind"], name="one_deadline_of_each_kind")
+        ]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.counted_from == self.Anchor.FIXED_DAY:
+            if self.month is None or not 1 <= self.month <= 12:
+                errors["month"] = "Enter the month of the fixed day, 1 to 12."
+            elif self.day is None or not 1 <= self.day <= calendar.monthrange(2001, self.month)[1]:
+                errors["day"] = "Enter a day that exists in that month."
+        else:
+            if self.amount is None:
+                errors["amount"] = "Enter how many days or months."
+            if self.month is not None or self.day is not None:
+                errors["month"] = "Only a fixed day each year has a month and day."
+        if errors:
+            raise ValidationError(errors)
 
 
 # ---------------------------------------------------------------------------
@@ -263,44 +447,68 @@ class Technology(models.Model):
         return CategoryRule.Rule(rule).label if rule else "No rule in force"
 
 
-def rule_in_force_subquery(category_ref: str, demo_ref: str) -> Subquery:
+def rule_in_force_subquery(category_ref: str, demo_ref: str, field: str = "rule") -> Subquery:
     """
-    The governing rule for the category at `category_ref`, as a subquery.
+    The governing rule for the category at `category_ref`, as a subquery of `field`.
 
-    A fictional demo ordinance must never govern a real record, so demo ordinances apply
-    only where the outer record's `demo_ref` flag is set.
+    Within one ordinance a rule naming the category beats its rule for every other
+    category; between ordinances in force the stricter rule governs. A fictional demo
+    ordinance must never govern a real record, so demo ordinances apply only where the
+    outer record's `demo_ref` flag is set.
     """
     strictness = Case(
         *[When(rule=rule, then=Value(i)) for i, rule in enumerate(CategoryRule.STRICTNESS)],
         output_field=IntegerField(),
     )
+    named_by_same_ordinance = CategoryRule.objects.filter(
+        ordinance=OuterRef("ordinance"), category=OuterRef(OuterRef(category_ref))
+    )
     rules = (
         CategoryRule.objects.filter(
             Q(ordinance__is_demo=False) | Q(ordinance__is_demo=OuterRef(demo_ref)),
-            category=OuterRef(category_ref),
+            Q(category=OuterRef(category_ref))
+            | (Q(category=EVERY_OTHER_CATEGORY) & ~Exists(named_by_same_ordinance)),
             ordinance__status__in=Ordinance.IN_FORCE,
         )
         .annotate(strictness=strictness)
-        .order_by("strictness")
-        .values("rule")[:1]
+        .order_by("strictness", "ordinance__adopted_on", "pk")
+        .values(field)[:1]
     )
     return Subquery(rules)
 
 
-class TechnologyUseQuerySet(models.QuerySet["TechnologyUse"]):
-    def with_public_status(self) -> TechnologyUseQuerySet:
-        """Everything `public_status` needs, in a fixed number of queries."""
-        return (
-            self.select_related("agency", "technology")
-            .annotate(governing_rule=rule_in_force_subquery("technology__category", "is_demo"))
-            .prefetch_related(
-                Prefetch(
-                    "requests",
-                    queryset=Request.objects.public().select_related("decision"),
-                    to_attr="public_requests",
-                )
-            )
-        )
+def ordinance_rule(rules: Iterable[CategoryRule], category: str) -> CategoryRule | None:
+    """Of one ordinance's rules, the one that speaks to `category` (its own beats "every other")."""
+    general = None
+    for rule in rules:
+        if rule.category == category:
+            return rule
+        if rule.category == EVERY_OTHER_CATEGORY:
+            general = rule
+    return general
+
+
+def governing_rule(rules: Iterable[CategoryRule], category: str, *, is_demo: bool) -> CategoryRule | None:
+    """
+    The rule that governs `category` for a record, from the rules of the ordinances in
+    force (with `ordinance` loaded): the same choice `rule_in_force_subquery` makes in SQL.
+    """
+    by_ordinance: dict[int, list[CategoryRule]] = {}
+    for rule in rules:
+        if rule.ordinance.is_demo and not is_demo:
+            continue
+        by_ordinance.setdefault(rule.ordinance_id, []).append(rule)
+    candidates = [r for group in by_ordinance.values() if (r := ordinance_rule(group, category))]
+    if not candidates:
+        return None
+    return min(
+        candidates,
+        key=lambda r: (
+            CategoryRule.STRICTNESS.index(CategoryRule.Rule(r.rule)),
+            r.ordinance.adopted_on or datetime.date.max,
+            r.pk,
+        ),
+    )
 
 
 class TechnologyUse(models.Model):
@@ -319,8 +527,6 @@ class TechnologyUse(models.Model):
     sources = models.ManyToManyField(Source, blank=True, related_name="uses")
     is_demo = models.BooleanField(default=False, help_text="Fictional record for demonstration.")
 
-    objects = TechnologyUseQuerySet.as_manager()
-
     class Meta:
         ordering = ["agency__name", "technology__name"]
         constraints = [
@@ -333,67 +539,6 @@ class TechnologyUse(models.Model):
     @property
     def recipients(self) -> list[str]:
         return [line.strip() for line in self.data_sharing_recipients.splitlines() if line.strip()]
-
-    @property
-    def public_status(self) -> str:
-        """The status residents see, derived from the rule in force and the decisions."""
-        if hasattr(self, "governing_rule"):
-            rule = self.governing_rule
-        else:
-            rule = (
-                TechnologyUse.objects.filter(pk=self.pk)
-                .annotate(rule=rule_in_force_subquery("technology__category", "is_demo"))
-                .values_list("rule", flat=True)
-                .first()
-            )
-        if hasattr(self, "public_requests"):
-            requests = self.public_requests
-        else:
-            requests = list(self.requests.public().select_related("decision"))
-        return derive_public_status(
-            rule=rule, agency_covered=self.agency.covered, requests=requests, today=timezone.localdate()
-        )
-
-
-def derive_public_status(
-    *, rule: str | None, agency_covered: bool, requests: list[Request], today: datetime.date
-) -> str:
-    """
-    Say in a few words where an agency stands with a technology.
-
-    `rule` is the governing CategoryRule.rule (or None), `requests` the agency's public
-    requests for that technology with their decisions loaded.
-    """
-    if not agency_covered:
-        return "Not covered by city ordinances"
-    active = sorted(
-        (r for r in requests if r.is_active_approval(today)),
-        key=lambda r: r.decision.expires_on or datetime.date.max,
-    )
-    pending = [r for r in requests if r.status in Request.PENDING]
-    if rule == CategoryRule.Rule.PROHIBITED:
-        if not active:
-            return "Prohibited"
-        until = active[-1].decision.expires_on
-        noun = "exception" if len(active) == 1 else "exceptions"
-        text = f"Prohibited, {len(active)} permitted {noun}"
-        return f"{text} until {until.isoformat()}" if until else text
-    if rule == CategoryRule.Rule.APPROVAL_REQUIRED:
-        if active:
-            latest = active[-1]
-            label = (
-                "Approved with conditions"
-                if latest.status == Request.Status.APPROVED_WITH_CONDITIONS
-                else "Approved"
-            )
-            until = latest.decision.expires_on
-            return f"{label} until {until.isoformat()}" if until else label
-        if pending:
-            return "Pending council decision"
-        return "Not approved"
-    if rule == CategoryRule.Rule.DISCLOSURE_ONLY:
-        return "Disclosed"
-    return "No rule in force"
 
 
 # ---------------------------------------------------------------------------
@@ -448,6 +593,8 @@ class Request(models.Model):
         SUBMITTED = "submitted", "Submitted"
         IN_REVIEW = "in_review", "In review"
         RETURNED = "returned", "Returned to agency"
+        ADVISORY_REVIEW = "advisory_review", "With the advisory body"
+        ADVISED = "advised", "Advisory review done"
         PUBLIC_COMMENT = "public_comment", "Public comment"
         HEARING_SCHEDULED = "hearing_scheduled", "Hearing scheduled"
         APPROVED = "approved", "Approved"
@@ -458,15 +605,22 @@ class Request(models.Model):
         REVOKED = "revoked", "Revoked"
         ACCEPTED = "accepted", "Accepted"
         REFERRED = "referred", "Referred to full review"
+        PUBLISHED = "published", "Policy published"
 
     PENDING = (
         Status.SUBMITTED,
         Status.IN_REVIEW,
         Status.RETURNED,
+        Status.ADVISORY_REVIEW,
+        Status.ADVISED,
         Status.PUBLIC_COMMENT,
         Status.HEARING_SCHEDULED,
     )
     APPROVED_STATES = (Status.APPROVED, Status.APPROVED_WITH_CONDITIONS)
+    # A use may go on: approved by a vote, or its policy published under a disclosure law.
+    ACTIVE_STATES = (*APPROVED_STATES, Status.PUBLISHED)
+    # What a renewal may renew.
+    RENEWABLE_STATES = (*APPROVED_STATES, Status.EXPIRED)
     # Fields an agency writes; they freeze once the request is with the council.
     AGENCY_FIELDS = (
         "kind",
@@ -486,6 +640,19 @@ class Request(models.Model):
         "renews",
     )
     EDITABLE_STATES = (Status.DRAFT, Status.RETURNED)
+    # What each kind must say before it is submitted (besides title and purpose).
+    REQUIRED_AT_SUBMISSION: dict[str, tuple[str, ...]] = {
+        Kind.EXCEPTION: (
+            "justification",
+            "alternatives_considered",
+            "data_collected",
+            "retention",
+            "sharing",
+        ),
+        Kind.APPROVAL: ("justification", "alternatives_considered", "data_collected", "retention", "sharing"),
+        Kind.RENEWAL: ("renews", "justification"),
+        Kind.EMERGENCY_REPORT: ("emergency_used_on", "justification", "data_collected"),
+    }
 
     reference = models.CharField(max_length=20, unique=True, editable=False)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.EXCEPTION)
@@ -532,7 +699,11 @@ class Request(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Facts of the review path, set only by the workflow; deadlines count from them.
+    advisory_referred_on = models.DateField(null=True, blank=True, editable=False)
+    comment_period_opened_on = models.DateField(null=True, blank=True, editable=False)
     comment_period_ends_on = models.DateField(null=True, blank=True, editable=False)
+    hearing_noticed_on = models.DateField(null=True, blank=True, editable=False)
     hearing_at = models.DateTimeField(null=True, blank=True, editable=False)
     is_demo = models.BooleanField(default=False, help_text="Fictional record for demonstration.")
 
@@ -556,19 +727,73 @@ class Request(models.Model):
         super().clean_fields(exclude={*(exclude or ()), "use"})
 
     def clean(self) -> None:
+        """The request must be coherent with the law it names and the record it builds on."""
         errors: dict[str, str] = {}
-        if self.exception and self.ordinance_id and self.exception.ordinance_id != self.ordinance_id:
-            errors["exception"] = "This exception belongs to another ordinance."
-        if self.kind == self.Kind.EMERGENCY_REPORT and not self.emergency_used_on:
-            errors["emergency_used_on"] = "An emergency-use report must say when the technology was used."
-        if self.emergency_used_on and self.emergency_used_on > timezone.localdate():
-            errors["emergency_used_on"] = "The date of emergency use cannot be in the future."
-        if self.renews and (
-            self.renews.agency_id != self.agency_id or self.renews.technology_id != self.technology_id
-        ):
-            errors["renews"] = "A renewal must be for the same agency and technology."
+        technology = self.technology if self.technology_id else None
+        ordinance = self.ordinance if self.ordinance_id else None
+        if ordinance is not None and technology is not None:
+            own_rule = ordinance_rule(ordinance.rules.all(), technology.category)
+            if ordinance.is_demo and not self.is_demo:
+                errors["ordinance"] = "A fictional demo ordinance cannot govern a real request."
+            elif own_rule is None:
+                errors["ordinance"] = (
+                    f"{ordinance.file_number} has no rule for {technology.get_category_display().lower()}; "
+                    "choose the ordinance that governs this technology."
+                )
+            elif self.kind == self.Kind.EXCEPTION and own_rule.rule != CategoryRule.Rule.PROHIBITED:
+                errors["kind"] = (
+                    f"{ordinance.file_number} does not prohibit {technology.get_category_display().lower()}, "
+                    "so there is nothing to make an exception to; ask for approval instead."
+                )
+            elif (
+                self.kind in (self.Kind.APPROVAL, self.Kind.RENEWAL)
+                and own_rule.rule == CategoryRule.Rule.PROHIBITED
+            ):
+                errors["kind"] = (
+                    f"{ordinance.file_number} prohibits {technology.get_category_display().lower()}; "
+                    "only an exception request can ask to use it."
+                )
+        if self.exception_id:
+            exception = self.exception
+            if self.kind != self.Kind.EXCEPTION:
+                errors["exception"] = "Only an exception request relies on a named exception."
+            elif ordinance is not None and exception.ordinance_id != ordinance.pk:
+                errors["exception"] = "This exception belongs to another ordinance."
+            elif technology is not None and not exception.applies_to(technology.category):
+                errors["exception"] = (
+                    f"“{exception.title}” is an exception for {exception.get_category_display().lower()}, "
+                    f"not for {technology.get_category_display().lower()}."
+                )
+        if self.kind == self.Kind.EMERGENCY_REPORT:
+            if self.emergency_used_on and self.emergency_used_on > timezone.localdate():
+                errors["emergency_used_on"] = "The date of emergency use cannot be in the future."
+        elif self.emergency_used_on:
+            errors["emergency_used_on"] = "Only an emergency-use report gives a date of emergency use."
+        if self.renews_id:
+            renewed = self.renews
+            if self.kind != self.Kind.RENEWAL:
+                errors["renews"] = "Only a renewal renews an earlier request."
+            elif renewed.agency_id != self.agency_id or renewed.technology_id != self.technology_id:
+                errors["renews"] = "A renewal must be for the same agency and technology."
+            elif renewed.status not in self.RENEWABLE_STATES:
+                errors["renews"] = (
+                    f"{renewed.reference} is {renewed.get_status_display().lower()}; "
+                    "only an approval, current or expired, can be renewed."
+                )
+        if self.requested_term_days == 0:
+            errors["requested_term_days"] = "A term is at least one day; leave it blank to ask for none."
         if errors:
             raise ValidationError(errors)
+
+    def missing_fields(self) -> dict[str, str]:
+        """What this kind of request must still say before it can be submitted."""
+        missing: dict[str, str] = {}
+        for name in self.REQUIRED_AT_SUBMISSION.get(self.kind, ()):
+            value = getattr(self, f"{name}_id" if name == "renews" else name)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                kind = self.get_kind_display().lower()
+                missing[name] = f"An {kind} must fill this in before it is submitted."
+        return missing
 
     @classmethod
     def field_label(cls, name: str) -> str:
@@ -584,8 +809,8 @@ class Request(models.Model):
         return self.status in self.EDITABLE_STATES
 
     def is_active_approval(self, today: datetime.date | None = None) -> bool:
-        """Approved, in effect and not yet past its expiry date."""
-        if self.status not in self.APPROVED_STATES:
+        """Approved (or its policy published), in effect and not yet past its expiry date."""
+        if self.status not in self.ACTIVE_STATES:
             return False
         today = today or timezone.localdate()
         decision = self.decision
@@ -595,10 +820,9 @@ class Request(models.Model):
 
     @property
     def emergency_report_due_on(self) -> datetime.date | None:
-        days = self.ordinance.emergency_report_days
-        if self.kind != self.Kind.EMERGENCY_REPORT or not self.emergency_used_on or days is None:
+        if self.kind != self.Kind.EMERGENCY_REPORT or not self.emergency_used_on:
             return None
-        return self.emergency_used_on + datetime.timedelta(days=days)
+        return deadlines.due_on(self.ordinance, Deadline.Kind.EMERGENCY_REPORT, self.emergency_used_on)
 
     @property
     def is_overdue(self) -> bool:
@@ -617,14 +841,18 @@ class Decision(models.Model):
         APPROVED = "approved", "Approved"
         APPROVED_WITH_CONDITIONS = "approved_with_conditions", "Approved with conditions"
         DENIED = "denied", "Denied"
+        PUBLISHED = "published", "Final policy published"
 
     request = models.OneToOneField(Request, on_delete=models.PROTECT, related_name="decision")
     outcome = models.CharField(max_length=30, choices=Outcome.choices)
     decided_on = models.DateField()
-    votes_yes = models.PositiveSmallIntegerField()
-    votes_no = models.PositiveSmallIntegerField()
-    votes_abstain = models.PositiveSmallIntegerField(default=0)
-    votes_absent = models.PositiveSmallIntegerField(default=0)
+    # Blank when the law decides by publishing the policy, with no vote.
+    body = models.CharField(max_length=200, blank=True)
+    seats = models.PositiveSmallIntegerField(null=True, blank=True)
+    votes_yes = models.PositiveSmallIntegerField(null=True, blank=True)
+    votes_no = models.PositiveSmallIntegerField(null=True, blank=True)
+    votes_abstain = models.PositiveSmallIntegerField(null=True, blank=True)
+    votes_absent = models.PositiveSmallIntegerField(null=True, blank=True)
     effective_on = models.DateField(null=True, blank=True)
     expires_on = models.DateField(null=True, blank=True)
     summary = models.TextField(blank=True)
@@ -636,10 +864,20 @@ class Decision(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_outcome_display()} ({self.vote_summary})"
+        return (
+            f"{self.get_outcome_display()} ({self.vote_summary})"
+            if self.has_vote
+            else self.get_outcome_display()
+        )
+
+    @property
+    def has_vote(self) -> bool:
+        return self.votes_yes is not None
 
     @property
     def vote_summary(self) -> str:
+        if not self.has_vote:
+            return ""
         return format_votes(self.votes_yes, self.votes_no, self.votes_abstain, self.votes_absent)
 
 
@@ -708,9 +946,41 @@ class Event(models.Model):
     """
     One step in a request's life: the public timeline and the audit record at once.
 
+    Facts, not sentences: `action` is a code (a row of the transition table, or a record
+    event such as a document added), `data` holds what the step produced (dates, votes,
+    terms, conditions) as values, and `note` only what a person typed. Words are made
+    where the event is shown, so every language renders the same row.
+
     Append-only. The application never updates or deletes one, and database triggers
     (see migration 0002) refuse UPDATE and DELETE on this table.
     """
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Draft started"
+        EDIT = "edit", "Changed by the agency"
+        SUBMIT = "submit", "Submitted to the council"
+        BEGIN_REVIEW = "begin_review", "Review begun"
+        RETURN_TO_AGENCY = "return_to_agency", "Returned to the agency"
+        REFER_TO_ADVISORY = "refer_to_advisory", "Referred to the advisory body"
+        RECORD_ADVISORY_OPINION = "record_advisory_opinion", "Advisory opinion recorded"
+        PROCEED_AFTER_SILENCE = "proceed_after_silence", "Went on after the advisory body's silence"
+        RECORD_COMMUNITY_MEETING = "record_community_meeting", "Community meeting held"
+        OPEN_COMMENT_PERIOD = "open_comment_period", "Public comment opened"
+        SCHEDULE_HEARING = "schedule_hearing", "Hearing scheduled"
+        APPROVE = "approve", "Approved"
+        APPROVE_WITH_CONDITIONS = "approve_with_conditions", "Approved with conditions"
+        DENY = "deny", "Denied"
+        PUBLISH_POLICY = "publish_policy", "Final policy published"
+        WITHDRAW = "withdraw", "Withdrawn"
+        EXPIRE = "expire", "Expired"
+        REVOKE = "revoke", "Revoked"
+        ACCEPT_REPORT = "accept_report", "Report accepted"
+        REFER_TO_FULL_REVIEW = "refer_to_full_review", "Referred to full review"
+        NOTE = "note", "Note"
+        CONDITION = "condition", "Condition updated"
+        DOCUMENT_ADDED = "document_added", "Document added"
+        DOCUMENT_REPLACED = "document_replaced", "Document replaced"
+        DOCUMENT_REMOVED = "document_removed", "Document removed"
 
     request = models.ForeignKey(Request, on_delete=models.PROTECT, related_name="events")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -719,10 +989,12 @@ class Event(models.Model):
     )
     # Kept as text too: the record must read the same if the account is renamed.
     actor_name = models.CharField(max_length=150, blank=True)
+    # The role that permitted this step (see workflow.permitting_role), not merely one the actor holds.
     actor_role = models.CharField(max_length=30, blank=True)
-    action = models.CharField(max_length=40)
+    action = models.CharField(max_length=40, choices=Action.choices)
     from_status = models.CharField(max_length=30, choices=Request.Status.choices, blank=True)
     to_status = models.CharField(max_length=30, choices=Request.Status.choices, blank=True)
+    data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     note = models.TextField(blank=True)
     is_public = models.BooleanField(default=True)
 
@@ -741,6 +1013,54 @@ class Event(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise TypeError("Events are append-only; they cannot be deleted.")
+
+    @property
+    def actor_role_label(self) -> str:
+        try:
+            return roles.Role(self.actor_role).label
+        except ValueError:
+            return self.actor_role
+
+    @property
+    def changes_status(self) -> bool:
+        return self.from_status != self.to_status
+
+
+class OrdinanceChangeQuerySet(models.QuerySet["OrdinanceChange"]):
+    def update(self, **kwargs: object) -> int:
+        raise TypeError("An ordinance's change history is append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise TypeError("An ordinance's change history is append-only.")
+
+
+class OrdinanceChange(models.Model):
+    """
+    One change to an ordinance's process (rules, exceptions, steps, deadlines), kept as the
+    public change history. `changes` lists {"path", "old", "new"} with values as stored
+    (codes and numbers), from `ordinances.process.diff`. Append-only.
+    """
+
+    ordinance = models.ForeignKey(Ordinance, on_delete=models.CASCADE, related_name="changes")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    actor_name = models.CharField(max_length=150, blank=True)
+    actor_role = models.CharField(max_length=30, blank=True)
+    # "admin" or "file": where the change came from.
+    via = models.CharField(max_length=10)
+    changes = models.JSONField(default=list, encoder=DjangoJSONEncoder)
+
+    objects = OrdinanceChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.ordinance_id} changed at {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise TypeError("An ordinance's change history is append-only.")
+        super().save(*args, **kwargs)
 
     @property
     def actor_role_label(self) -> str:

@@ -78,6 +78,8 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "view_ordinance",
         "view_statutoryexception",
         "view_categoryrule",
+        "view_processstep",
+        "view_deadline",
     ],
     CLERKS: [
         f"{action}_{model}"
@@ -85,6 +87,8 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
             "ordinance",
             "categoryrule",
             "statutoryexception",
+            "processstep",
+            "deadline",
             "agency",
             "technology",
             "technologyuse",

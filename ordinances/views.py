@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django_filters import FilterSet
 
-from ordinances import filters
+from ordinances import board, filters
 from ordinances.models import (
     Agency,
     CategoryRule,
@@ -30,7 +30,7 @@ from ordinances.models import (
     TechnologyUse,
     rule_in_force_subquery,
 )
-from ordinances.workflow import TRANSITIONS
+from ordinances.workflow import TRANSITIONS, path_transitions
 
 RECENT = 10
 
@@ -70,7 +70,9 @@ def _public_requests() -> RequestQuerySet:
 def home(request: HttpRequest) -> HttpResponse:
     prohibited = (
         CategoryRule.objects.filter(
-            rule=CategoryRule.Rule.PROHIBITED, ordinance__status__in=Ordinance.IN_FORCE
+            rule=CategoryRule.Rule.PROHIBITED,
+            ordinance__status__in=Ordinance.IN_FORCE,
+            ordinance__is_demo=False,
         )
         .select_related("ordinance")
         .order_by("category")
@@ -97,11 +99,15 @@ def ordinance_list(request: HttpRequest) -> HttpResponse:
 @require_safe
 def ordinance_detail(request: HttpRequest, slug: str) -> HttpResponse:
     ordinance = get_object_or_404(
-        Ordinance.objects.prefetch_related("rules", "exceptions", "sources"), slug=slug
+        Ordinance.objects.prefetch_related("rules", "exceptions", "sources", "steps", "deadlines", "changes"),
+        slug=slug,
     )
+    requests, demo_requests = _split_demo(_public_requests().filter(ordinance=ordinance), ordinance.is_demo)
     context = {
         "ordinance": ordinance,
-        "requests": _public_requests().filter(ordinance=ordinance)[:RECENT],
+        "path": path_transitions(ordinance),
+        "requests": requests,
+        "demo_requests": demo_requests,
     }
     return render(request, "ordinances/ordinance_detail.html", context)
 
@@ -116,13 +122,26 @@ def agency_list(request: HttpRequest) -> HttpResponse:
     return _list(request, "ordinances/agency_list.html", filters.AgencyFilter, queryset)
 
 
+def _split_demo(requests: RequestQuerySet, page_is_demo: bool) -> tuple[list[Request], list[Request]]:
+    """
+    The recent requests of a page, real ones apart from demo ones (a request is a demo when
+    it, its agency or its technology is). A demo record's page shows them all together.
+    """
+    if page_is_demo:
+        return list(requests[:RECENT]), []
+    demo = Q(is_demo=True) | Q(agency__is_demo=True) | Q(technology__is_demo=True)
+    return list(requests.exclude(demo)[:RECENT]), list(requests.filter(demo)[:RECENT])
+
+
 @require_safe
 def agency_detail(request: HttpRequest, slug: str) -> HttpResponse:
     agency = get_object_or_404(Agency, slug=slug)
+    requests, demo_requests = _split_demo(_public_requests().filter(agency=agency), agency.is_demo)
     context = {
         "agency": agency,
-        "uses": TechnologyUse.objects.filter(agency=agency).with_public_status().prefetch_related("sources"),
-        "requests": _public_requests().filter(agency=agency)[:RECENT],
+        "board": board.for_agency(agency),
+        "requests": requests,
+        "demo_requests": demo_requests,
     }
     return render(request, "ordinances/agency_detail.html", context)
 
@@ -143,15 +162,16 @@ def technology_list(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def technology_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    technology = get_object_or_404(
-        Technology.objects.annotate(governing_rule=rule_in_force_subquery("category", "is_demo")), slug=slug
-    )
+    technology = get_object_or_404(Technology, slug=slug)
+    # The rules speak about categories, so every request under them for this category
+    # matters here, not only those naming this exact record.
+    same_category = _public_requests().filter(technology__category=technology.category)
+    requests, demo_requests = _split_demo(same_category, technology.is_demo)
     context = {
         "technology": technology,
-        "uses": TechnologyUse.objects.filter(technology=technology)
-        .with_public_status()
-        .prefetch_related("sources"),
-        "requests": _public_requests().filter(technology=technology)[:RECENT],
+        "board": board.for_technology(technology),
+        "requests": requests,
+        "demo_requests": demo_requests,
     }
     return render(request, "ordinances/technology_detail.html", context)
 
@@ -179,10 +199,11 @@ def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_safe
 def how_it_works(request: HttpRequest) -> HttpResponse:
+    ordinances = Ordinance.objects.in_force().prefetch_related("rules", "exceptions", "steps", "deadlines")
     context = {
         "transitions": TRANSITIONS.values(),
         "states": Request.Status.choices,
-        "ordinances": Ordinance.objects.in_force().prefetch_related("rules", "exceptions"),
+        "paths": [(ordinance, path_transitions(ordinance)) for ordinance in ordinances],
     }
     return render(request, "ordinances/how_it_works.html", context)
 

@@ -1,22 +1,29 @@
 """
 The request workflow: every change of a Request's status happens here, and only here.
 
-`TRANSITIONS` is the whole state machine in one table. Each public function below
-(`submit`, `begin_review`, `decide`, ...) runs one transition: it locks the request row,
-checks the actor's role and the current state against the table, validates what the
-actor supplied, changes the request and writes the Event, all in one transaction. A
-refusal raises `TransitionRefused` (wrong state or wrong person) or Django's
-`ValidationError` (bad input, with field names) and leaves nothing half-written.
+`TRANSITIONS` is the whole state machine in one table. Each row says from which states it
+runs, to which state, who may run it, for which kinds of request, what the actor supplies
+(`inputs`), and, for the rows that carry out a step of a law's process (`step`), which
+`ProcessStep` the request's ordinance must have. An ordinance's steps thereby decide
+which rows are open for its requests and in what order: a law without public comment goes
+from review straight to its hearing, a disclosure-only law ends by publishing its policy.
 
-The admin, the public views, the API and management commands call these functions;
-none of them sets `Request.status` itself.
+`perform(name, request, by=..., **inputs)` is the one way to run a row: it locks the
+request, checks role, kind, state and the ordinance's path against the table, validates
+the inputs against the law and the record (deadlines from `ordinances.deadlines`), changes
+the request and writes the Event with what the step produced as data, all in one
+transaction. A refusal raises `TransitionRefused` (wrong state or wrong person) or Django's
+`ValidationError` (bad input, keyed by input name) and leaves nothing half-written.
+
+The admin, the management commands, `seed_demo` and the tests call `perform`; none of them
+sets `Request.status` itself.
 """
 
 from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import User
@@ -25,8 +32,17 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Length
 from django.utils import timezone
 
-from ordinances import roles
-from ordinances.models import Condition, Decision, Event, Request
+from ordinances import deadlines, roles
+from ordinances.models import (
+    Attachment,
+    Condition,
+    Deadline,
+    Decision,
+    Event,
+    Ordinance,
+    ProcessStep,
+    Request,
+)
 from ordinances.roles import Role
 
 if TYPE_CHECKING:
@@ -36,10 +52,70 @@ if TYPE_CHECKING:
 
 S = Request.Status
 K = Request.Kind
+Step = ProcessStep.Kind
+A = Event.Action
 
 REVIEWED_KINDS = (K.EXCEPTION, K.APPROVAL, K.RENEWAL)
 EMERGENCY_KINDS = (K.EMERGENCY_REPORT,)
 ALL_KINDS = REVIEWED_KINDS + EMERGENCY_KINDS
+
+# Where a request stands once a step of its ordinance's path has been taken. Steps not
+# listed (a community meeting) are recorded without moving the request.
+STEP_STATE = {
+    Step.ADVISORY_REVIEW: S.ADVISED,
+    Step.PUBLIC_COMMENT: S.PUBLIC_COMMENT,
+    Step.HEARING: S.HEARING_SCHEDULED,
+}
+UNDER_REVIEW = (S.IN_REVIEW, S.ADVISORY_REVIEW, S.ADVISED, S.PUBLIC_COMMENT, S.HEARING_SCHEDULED)
+# The states a decision may be recorded from; the ordinance's path narrows it to one.
+BEFORE_DECISION = (S.IN_REVIEW, S.ADVISED, S.PUBLIC_COMMENT, S.HEARING_SCHEDULED)
+
+
+class Opinion:
+    """What an advisory body may say of a request (Oakland's commission, for example)."""
+
+    SUPPORTS = "supports"
+    OBJECTS = "objects"
+    RECOMMENDS_CHANGES = "recommends_changes"
+    TAKES_NO_ACTION = "takes_no_action"
+    choices = (
+        (SUPPORTS, "Supports it"),
+        (OBJECTS, "Objects to it"),
+        (RECOMMENDS_CHANGES, "Recommends changes"),
+        (TAKES_NO_ACTION, "Takes no action"),
+    )
+
+
+@dataclass(frozen=True)
+class Input:
+    """Something the actor supplies to a transition; the admin builds its form from these."""
+
+    name: str
+    kind: str  # "text", "date", "datetime", "count", "choice" or "conditions"
+    label: str
+    required: bool = False
+    help_text: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
+
+
+REASON = Input("reason", "text", "Reason", required=True, help_text="Part of the public record.")
+NOTE = Input("note", "text", "Note", help_text="Optional; shown on the public timeline.")
+DECIDED_ON = Input("decided_on", "date", "Decided on", help_text="Blank means today.")
+VOTES = (
+    Input("votes_yes", "count", "Votes yes", required=True),
+    Input("votes_no", "count", "Votes no", required=True),
+    Input("votes_abstain", "count", "Abstaining"),
+    Input("votes_absent", "count", "Absent"),
+)
+TERM = (
+    Input("effective_on", "date", "Effective on", help_text="Blank means the day of the decision."),
+    Input("expires_on", "date", "Expires on"),
+)
+SUMMARY = Input("summary", "text", "Summary", help_text="Optional. Part of the public record.")
+DENIAL_REASONS = Input(
+    "summary", "text", "Reasons for the decision", required=True, help_text="Part of the public record."
+)
+CONDITIONS = Input("conditions", "conditions", "Conditions", required=True)
 
 
 @dataclass(frozen=True)
@@ -49,13 +125,23 @@ class Transition:
     name: str
     label: str
     sources: tuple[str, ...]
-    target: str
+    # None: the request stays where it is (a step recorded on the way, such as a meeting).
+    target: str | None
     actors: tuple[Role, ...]
     kinds: tuple[str, ...]
     description: str
-    # What the actor must supply; the admin asks for these fields.
-    needs: tuple[str, ...] = field(default=())
+    inputs: tuple[Input, ...] = ()
+    # The step of the ordinance's process this row carries out, if any.
+    step: str | None = None
     public: bool = True
+
+    @property
+    def input_names(self) -> set[str]:
+        return {i.name for i in self.inputs}
+
+    @property
+    def inputs_required(self) -> bool:
+        return any(i.required for i in self.inputs)
 
     @property
     def actor_labels(self) -> list[str]:
@@ -67,13 +153,17 @@ class Transition:
 
     @property
     def target_label(self) -> str:
-        return S(self.target).label
+        return S(self.target).label if self.target else "No change"
 
     @property
     def kind_labels(self) -> list[str]:
         if self.kinds == ALL_KINDS:
             return ["All requests"]
         return [K(k).label for k in self.kinds]
+
+    @property
+    def step_label(self) -> str:
+        return Step(self.step).label if self.step else ""
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -87,6 +177,7 @@ TRANSITIONS: dict[str, Transition] = {
             (Role.LIAISON,),
             ALL_KINDS,
             "The agency's liaison submits the request. From now on it is public.",
+            inputs=(NOTE,),
         ),
         Transition(
             "begin_review",
@@ -96,6 +187,7 @@ TRANSITIONS: dict[str, Transition] = {
             (Role.STAFF,),
             ALL_KINDS,
             "Council staff take the request up and check that it is complete.",
+            inputs=(NOTE,),
         ),
         Transition(
             "return_to_agency",
@@ -105,72 +197,146 @@ TRANSITIONS: dict[str, Transition] = {
             (Role.STAFF,),
             ALL_KINDS,
             "Staff send the request back for more information; the agency edits and resubmits it.",
-            needs=("reason",),
+            inputs=(REASON,),
+        ),
+        Transition(
+            "refer_to_advisory",
+            "Refer to the advisory body",
+            (S.IN_REVIEW,),
+            S.ADVISORY_REVIEW,
+            (Role.STAFF,),
+            REVIEWED_KINDS,
+            "Staff send the request to the advisory body the ordinance names for its opinion.",
+            inputs=(NOTE,),
+            step=Step.ADVISORY_REVIEW,
+        ),
+        Transition(
+            "record_advisory_opinion",
+            "Record the advisory opinion",
+            (S.ADVISORY_REVIEW,),
+            S.ADVISED,
+            (Role.STAFF,),
+            REVIEWED_KINDS,
+            "Staff record what the advisory body said: it supports, objects, recommends changes or takes no action.",
+            inputs=(
+                Input("opinion", "choice", "The advisory body", required=True, choices=Opinion.choices),
+                NOTE,
+            ),
+        ),
+        Transition(
+            "proceed_after_silence",
+            "Go on without the advisory opinion",
+            (S.ADVISORY_REVIEW,),
+            S.ADVISED,
+            (Role.STAFF, Role.SYSTEM),
+            REVIEWED_KINDS,
+            "Where the ordinance allows it, staff go on once the advisory body has let its time to respond pass.",
+            inputs=(NOTE,),
+        ),
+        Transition(
+            "record_community_meeting",
+            "Record a community meeting",
+            UNDER_REVIEW,
+            None,
+            (Role.STAFF,),
+            REVIEWED_KINDS,
+            "Staff record a community meeting held about the request, with its date and place.",
+            inputs=(
+                Input("held_on", "date", "Held on", required=True),
+                Input("place", "text", "Place", required=True),
+                NOTE,
+            ),
+            step=Step.COMMUNITY_MEETING,
         ),
         Transition(
             "open_comment_period",
             "Open public comment",
-            (S.IN_REVIEW,),
+            (S.IN_REVIEW, S.ADVISED),
             S.PUBLIC_COMMENT,
             (Role.STAFF,),
             REVIEWED_KINDS,
             "Staff open the public comment period; anyone may comment until it closes.",
-            needs=("comment_period_ends_on",),
+            inputs=(Input("comment_period_ends_on", "date", "Public comment closes on"), NOTE),
+            step=Step.PUBLIC_COMMENT,
         ),
         Transition(
             "schedule_hearing",
             "Schedule the hearing",
-            (S.PUBLIC_COMMENT,),
+            (S.IN_REVIEW, S.ADVISED, S.PUBLIC_COMMENT),
             S.HEARING_SCHEDULED,
             (Role.STAFF,),
             REVIEWED_KINDS,
-            "Staff schedule the public hearing at which the council decides.",
-            needs=("hearing_at",),
+            "Staff give notice of the public hearing, after public comment has closed where there is one.",
+            inputs=(Input("hearing_at", "datetime", "Hearing at", required=True), NOTE),
+            step=Step.HEARING,
         ),
         Transition(
             "approve",
             "Record approval",
-            (S.HEARING_SCHEDULED,),
+            BEFORE_DECISION,
             S.APPROVED,
             (Role.STAFF,),
             REVIEWED_KINDS,
-            "The council approves the request for a set term.",
-            needs=("votes", "dates"),
+            "The deciding body approves the request for a set term.",
+            inputs=(DECIDED_ON, *VOTES, *TERM, SUMMARY),
+            step=Step.VOTE,
         ),
         Transition(
             "approve_with_conditions",
             "Record approval with conditions",
-            (S.HEARING_SCHEDULED,),
+            BEFORE_DECISION,
             S.APPROVED_WITH_CONDITIONS,
             (Role.STAFF,),
             REVIEWED_KINDS,
-            "The council approves the request with conditions, each with a due date.",
-            needs=("votes", "dates", "conditions"),
+            "The deciding body approves the request with conditions, each with a due date.",
+            inputs=(DECIDED_ON, *VOTES, *TERM, CONDITIONS, SUMMARY),
+            step=Step.VOTE,
         ),
         Transition(
             "deny",
             "Record denial",
-            (S.HEARING_SCHEDULED,),
+            BEFORE_DECISION,
             S.DENIED,
             (Role.STAFF,),
             REVIEWED_KINDS,
-            "The council denies the request.",
-            needs=("votes",),
+            "The deciding body denies the request.",
+            inputs=(DECIDED_ON, *VOTES, DENIAL_REASONS),
+            step=Step.VOTE,
+        ),
+        Transition(
+            "publish_policy",
+            "Publish the final policy",
+            BEFORE_DECISION,
+            S.PUBLISHED,
+            (Role.STAFF,),
+            REVIEWED_KINDS,
+            "Under a disclosure law there is no vote: staff publish the final use policy and the date use may begin.",
+            inputs=(
+                Input("decided_on", "date", "Published on", help_text="Blank means today."),
+                Input(
+                    "effective_on",
+                    "date",
+                    "Use may begin on",
+                    help_text="Blank means the earliest the law allows.",
+                ),
+                SUMMARY,
+            ),
+            step=Step.PUBLICATION,
         ),
         Transition(
             "withdraw",
             "Withdraw",
-            (S.SUBMITTED, S.IN_REVIEW, S.RETURNED, S.PUBLIC_COMMENT, S.HEARING_SCHEDULED),
+            (S.SUBMITTED, S.RETURNED, *UNDER_REVIEW),
             S.WITHDRAWN,
             (Role.LIAISON,),
             REVIEWED_KINDS,
-            "The agency withdraws its request before the council decides.",
-            needs=("reason",),
+            "The agency withdraws its request before it is decided.",
+            inputs=(REASON,),
         ),
         Transition(
             "expire",
             "Mark expired",
-            (S.APPROVED, S.APPROVED_WITH_CONDITIONS),
+            Request.APPROVED_STATES,
             S.EXPIRED,
             (Role.STAFF, Role.SYSTEM),
             REVIEWED_KINDS,
@@ -179,12 +345,12 @@ TRANSITIONS: dict[str, Transition] = {
         Transition(
             "revoke",
             "Revoke approval",
-            (S.APPROVED, S.APPROVED_WITH_CONDITIONS),
+            Request.APPROVED_STATES,
             S.REVOKED,
             (Role.STAFF,),
             REVIEWED_KINDS,
             "The council revokes an approval before its term ends.",
-            needs=("reason",),
+            inputs=(REASON,),
         ),
         Transition(
             "accept_report",
@@ -194,6 +360,7 @@ TRANSITIONS: dict[str, Transition] = {
             (Role.STAFF,),
             EMERGENCY_KINDS,
             "Staff accept an after-the-fact report of emergency use.",
+            inputs=(NOTE,),
         ),
         Transition(
             "refer_to_full_review",
@@ -202,25 +369,22 @@ TRANSITIONS: dict[str, Transition] = {
             S.REFERRED,
             (Role.STAFF,),
             EMERGENCY_KINDS,
-            "Staff find the emergency use needs the council's full review; "
-            "the agency must file an approval request.",
-            needs=("reason",),
+            "Staff find the emergency use needs full review; the agency must file a request.",
+            inputs=(REASON,),
         ),
     ]
-}
-
-DECISION_TRANSITIONS = {
-    Decision.Outcome.APPROVED: "approve",
-    Decision.Outcome.APPROVED_WITH_CONDITIONS: "approve_with_conditions",
-    Decision.Outcome.DENIED: "deny",
 }
 
 # Messages, kept here so tests can assert on them.
 NOT_PERMITTED = "You are not allowed to {action} this request."
 WRONG_STATE = "{reference} is {state}; “{action}” is possible only when it is {allowed}."
 WRONG_KIND = "“{action}” does not apply to requests of this kind ({kind})."
+NO_SUCH_STEP = "{ordinance} has no {step} step, so “{action}” does not apply to its requests."
+OUT_OF_ORDER = "{reference} is {state}; under {ordinance}, “{action}” comes when it is {expected}."
 REASON_REQUIRED = "Give a reason; it becomes part of the public record."
+REQUIRED = "This is required."
 NOT_EDITABLE = "{reference} is {state}; the agency can change it only as a draft or when returned."
+FUTURE_DATE = "This date is in the future."
 
 
 class TransitionRefused(Exception):
@@ -255,9 +419,25 @@ def actor_roles(user: Actor, request: Request) -> set[Role]:
     return held
 
 
+def permitting_role(transition: Transition, request: Request, user: Actor) -> Role | None:
+    """The role under which `user` may make `transition`: the first of its actors they hold."""
+    held = actor_roles(user, request)
+    return next((role for role in transition.actors if role in held), None)
+
+
+def expected_state(ordinance: Ordinance, step: str) -> str:
+    """Where a request under `ordinance` stands when `step` comes next on its path."""
+    state: str = S.IN_REVIEW
+    for each in ordinance.path():
+        if each.kind == step:
+            return state
+        state = STEP_STATE.get(each.kind, state)
+    return state
+
+
 def refusal(transition: Transition, request: Request, user: Actor) -> TransitionRefused | None:
     """Why `user` may not make `transition` on `request` now, or None if they may."""
-    if not actor_roles(user, request) & set(transition.actors):
+    if permitting_role(transition, request, user) is None:
         return TransitionRefused(NOT_PERMITTED.format(action=transition.label.lower()), code="permission")
     if request.kind not in transition.kinds:
         return TransitionRefused(
@@ -272,6 +452,27 @@ def refusal(transition: Transition, request: Request, user: Actor) -> Transition
                 allowed=" or ".join(S(s).label.lower() for s in transition.sources),
             )
         )
+    if transition.step:
+        ordinance = request.ordinance
+        if ordinance.step(transition.step) is None:
+            return TransitionRefused(
+                NO_SUCH_STEP.format(
+                    ordinance=ordinance.file_number,
+                    step=transition.step_label.lower(),
+                    action=transition.label,
+                )
+            )
+        expected = expected_state(ordinance, transition.step)
+        if transition.target is not None and request.status != expected:
+            return TransitionRefused(
+                OUT_OF_ORDER.format(
+                    reference=request.reference,
+                    state=request.get_status_display().lower(),
+                    ordinance=ordinance.file_number,
+                    action=transition.label,
+                    expected=S(expected).label.lower(),
+                )
+            )
     return None
 
 
@@ -280,28 +481,52 @@ def available_transitions(request: Request, user: Actor) -> list[Transition]:
     return [t for t in TRANSITIONS.values() if refusal(t, request, user) is None]
 
 
+def path_transitions(ordinance: Ordinance) -> list[Transition]:
+    """The rows a reviewed request under `ordinance` can go through, in the order of its path."""
+    steps = {step.kind for step in ordinance.steps.all()}
+    rows = [t for t in TRANSITIONS.values() if t.step is None or t.step in steps]
+    order = {kind: i for i, kind in enumerate(ProcessStep.ORDER)}
+    # Keep the table's order, except that a law's steps follow the order the law takes them in.
+    return sorted(
+        rows, key=lambda t: (order.get(t.step, -1) if t.step else -1, list(TRANSITIONS).index(t.name))
+    )
+
+
 # ---------------------------------------------------------------------------
 # Running a transition
 # ---------------------------------------------------------------------------
 
+# What a row's handler gets: the locked request, now, and the actor's inputs. It sets the
+# row's own fields on the request and returns (changed field names, facts for the Event).
+Handler = Callable[..., tuple[list[str], dict[str, Any]]]
+HANDLERS: dict[str, Handler] = {}
 
-def _actor_fields(user: Actor) -> dict[str, Any]:
+
+def handles(*names: str) -> Callable[[Handler], Handler]:
+    def register(function: Handler) -> Handler:
+        for name in names:
+            HANDLERS[name] = function
+        return function
+
+    return register
+
+
+def _actor_fields(user: Actor, role: str) -> dict[str, Any]:
     if user is None:
-        return {"actor": None, "actor_name": "system", "actor_role": Role.SYSTEM}
-    return {
-        "actor": user,
-        "actor_name": user.get_username(),
-        "actor_role": roles.role_label(user),
-    }
+        return {"actor": None, "actor_name": "", "actor_role": Role.SYSTEM}
+    # The public record names a person, not a login.
+    return {"actor": user, "actor_name": user.get_full_name() or user.get_username(), "actor_role": role}
 
 
 def _record(
     request: Request,
     *,
     by: Actor,
+    role: str,
     action: str,
     from_status: str,
-    note: str,
+    note: str = "",
+    data: dict[str, Any] | None = None,
     public: bool,
     now: datetime.datetime,
 ) -> Event:
@@ -311,53 +536,65 @@ def _record(
         action=action,
         from_status=from_status,
         to_status=request.status,
+        data=data or {},
         note=note.strip(),
         is_public=public,
-        **_actor_fields(by),
+        **_actor_fields(by, role),
     )
 
 
 def _locked(request: Request) -> Request:
     return (
         Request.objects.select_for_update(of=("self",))
-        .select_related("agency", "ordinance")
+        .select_related("agency", "ordinance", "technology")
+        .prefetch_related("ordinance__steps", "ordinance__deadlines", "ordinance__rules")
         .get(pk=request.pk)
     )
 
 
-def _run(
-    name: str,
-    request: Request,
-    *,
-    by: Actor,
-    note: str = "",
-    now: datetime.datetime | None = None,
-    change: Callable[[Request, datetime.datetime], tuple[list[str], str]] | None = None,
+def perform(
+    name: str, request: Request, *, by: Actor, now: datetime.datetime | None = None, **inputs: Any
 ) -> Request:
     """
-    Lock, check, change, record. `change` sets the transition's own fields on the locked
-    request and returns (changed field names, text for the timeline); it may raise
-    ValidationError, which rolls everything back.
+    Run the transition `name` on `request` as `by` (None: the portal itself, on schedule).
+
+    `inputs` are the row's declared inputs; anything else is refused. Returns the updated
+    request and refreshes the fields it changed on the object passed in.
     """
-    transition = TRANSITIONS[name]
+    transition = TRANSITIONS.get(name)
+    if transition is None:
+        raise TransitionRefused(f"There is no step called “{name}”.")
+    unknown = set(inputs) - transition.input_names
+    if unknown:
+        raise ValidationError({key: f"“{transition.label}” takes no {key}." for key in sorted(unknown)})
+    for spec in transition.inputs:
+        value = inputs.get(spec.name)
+        if spec.required and (value is None or (isinstance(value, str) and not value.strip())):
+            message = REASON_REQUIRED if spec.name in ("reason", "summary") else REQUIRED
+            if spec.kind != "conditions":
+                raise ValidationError({spec.name: message})
     now = now or timezone.now()
-    if "reason" in transition.needs and not note.strip():
-        raise ValidationError({"reason": REASON_REQUIRED})
     with transaction.atomic():
         locked = _locked(request)
         if (refused := refusal(transition, locked, by)) is not None:
             raise refused
-        changed, summary = change(locked, now) if change else ([], "")
+        role = permitting_role(transition, locked, by)
+        handler = HANDLERS.get(name)
+        typed = {k: v for k, v in inputs.items() if k not in ("note", "reason")}
+        changed, data = handler(locked, now, **typed) if handler else ([], {})
         from_status = locked.status
-        locked.status = transition.target
+        if transition.target is not None:
+            locked.status = transition.target
         locked.save(update_fields=["status", "updated_at", *changed])
-        text = "\n\n".join(part for part in (summary, note.strip()) if part)
+        note = str(inputs.get("reason") or inputs.get("note") or inputs.get("summary") or "")
         _record(
             locked,
             by=by,
+            role=role or "",
             action=name,
             from_status=from_status,
-            note=text,
+            note=note,
+            data=data,
             public=transition.public,
             now=now,
         )
@@ -366,236 +603,356 @@ def _run(
     return locked
 
 
-def submit(request: Request, *, by: Actor, note: str = "", now: datetime.datetime | None = None) -> Request:
-    def change(r: Request, now: datetime.datetime) -> tuple[list[str], str]:
+def _today(now: datetime.datetime) -> datetime.date:
+    return timezone.localdate(now)
+
+
+def _not_future(value: datetime.date | None, today: datetime.date, name: str, errors: dict[str, str]) -> None:
+    if value is not None and value > today:
+        errors[name] = FUTURE_DATE
+
+
+@handles("submit")
+def _submit(r: Request, now: datetime.datetime) -> tuple[list[str], dict[str, Any]]:
+    errors: dict[str, list[str]] = {}
+    try:
         r.full_clean(exclude=["created_by"])
-        if r.submitted_at is None:
-            r.submitted_at = now
-            return ["submitted_at"], ""
-        return [], "Resubmitted with the information requested."
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    for name, message in r.missing_fields().items():
+        errors.setdefault(name, []).append(message)
+    if r.ordinance.status not in Ordinance.IN_FORCE:
+        errors.setdefault("ordinance", []).append(
+            f"{r.ordinance.file_number} is {r.ordinance.get_status_display().lower()}, not in force."
+        )
+    if errors:
+        raise ValidationError(errors)
+    data: dict[str, Any] = {}
+    if r.emergency_report_due_on is not None:
+        data["report_due_on"] = r.emergency_report_due_on
+    if r.submitted_at is None:
+        r.submitted_at = now
+        return ["submitted_at"], data
+    return [], {**data, "resubmission": True}
 
-    return _run("submit", request, by=by, note=note, now=now, change=change)
+
+@handles("refer_to_advisory")
+def _refer_to_advisory(r: Request, now: datetime.datetime) -> tuple[list[str], dict[str, Any]]:
+    step = r.ordinance.step(Step.ADVISORY_REVIEW)
+    today = _today(now)
+    r.advisory_referred_on = today
+    silence = deadlines.due_on(r.ordinance, Deadline.Kind.ADVISORY_SILENCE, today)
+    return ["advisory_referred_on"], {"body": step.body if step else "", "respond_by": silence}
 
 
-def begin_review(
-    request: Request, *, by: Actor, note: str = "", now: datetime.datetime | None = None
-) -> Request:
-    return _run("begin_review", request, by=by, note=note, now=now)
+@handles("record_advisory_opinion")
+def _record_advisory_opinion(
+    r: Request, now: datetime.datetime, *, opinion: str
+) -> tuple[list[str], dict[str, Any]]:
+    if opinion not in dict(Opinion.choices):
+        raise ValidationError(
+            {"opinion": f"Choose one of: {', '.join(label.lower() for _, label in Opinion.choices)}."}
+        )
+    step = r.ordinance.step(Step.ADVISORY_REVIEW)
+    return [], {"body": step.body if step else "", "opinion": opinion}
 
 
-def return_to_agency(
-    request: Request, *, by: Actor, reason: str, now: datetime.datetime | None = None
-) -> Request:
-    return _run("return_to_agency", request, by=by, note=reason, now=now)
+@handles("proceed_after_silence")
+def _proceed_after_silence(r: Request, now: datetime.datetime) -> tuple[list[str], dict[str, Any]]:
+    step = r.ordinance.step(Step.ADVISORY_REVIEW)
+    referred = r.advisory_referred_on or _today(now)
+    ends = deadlines.due_on(r.ordinance, Deadline.Kind.ADVISORY_SILENCE, referred)
+    if ends is None:
+        raise TransitionRefused(
+            f"{r.ordinance.file_number} sets no time after which staff may go on without the advisory "
+            "body; record its opinion instead."
+        )
+    if _today(now) <= ends:
+        raise TransitionRefused(
+            f"The {step.body if step else 'advisory body'} has until {ends.isoformat()} to respond; "
+            "staff may go on without it only after that day."
+        )
+    return [], {"body": step.body if step else "", "respond_by": ends}
 
 
-def open_comment_period(
-    request: Request,
-    *,
-    by: Actor,
-    ends_on: datetime.date | None = None,
-    note: str = "",
-    now: datetime.datetime | None = None,
-) -> Request:
-    """Open public comment until `ends_on` (default: the ordinance's comment period)."""
+@handles("record_community_meeting")
+def _record_community_meeting(
+    r: Request, now: datetime.datetime, *, held_on: datetime.date, place: str
+) -> tuple[list[str], dict[str, Any]]:
+    errors: dict[str, str] = {}
+    today = _today(now)
+    _not_future(held_on, today, "held_on", errors)
+    submitted = timezone.localdate(r.submitted_at) if r.submitted_at else today
+    if held_on < submitted:
+        errors["held_on"] = (
+            f"The request was submitted on {submitted.isoformat()}; a meeting about it comes after."
+        )
+    if errors:
+        raise ValidationError(errors)
+    return [], {"held_on": held_on, "place": place.strip()}
 
-    def change(r: Request, now: datetime.datetime) -> tuple[list[str], str]:
-        today = timezone.localdate(now)
-        days = r.ordinance.comment_period_days
-        earliest = today + datetime.timedelta(days=days or 1)
-        end = ends_on
-        if end is None:
-            if days is None:
-                raise ValidationError(
-                    {
-                        "comment_period_ends_on": "This ordinance sets no comment period; "
-                        "enter the date public comment closes."
-                    }
-                )
-            end = earliest
-        if end < earliest:
-            minimum = f"at least {days} days" if days else "at least one day"
-            raise ValidationError(
-                {
-                    "comment_period_ends_on": f"Public comment must stay open {minimum}; "
-                    f"the earliest closing date is {earliest.isoformat()}."
-                }
+
+@handles("open_comment_period")
+def _open_comment_period(
+    r: Request, now: datetime.datetime, *, comment_period_ends_on: datetime.date | None = None
+) -> tuple[list[str], dict[str, Any]]:
+    today = _today(now)
+    minimum = deadlines.due_on(r.ordinance, Deadline.Kind.COMMENT_PERIOD, today)
+    earliest = minimum or today + datetime.timedelta(days=1)
+    end = comment_period_ends_on or minimum
+    if end is None:
+        raise ValidationError(
+            {
+                "comment_period_ends_on": f"{r.ordinance.file_number} sets no comment period; enter the date public comment closes."
+            }
+        )
+    if end < earliest:
+        raise ValidationError(
+            {
+                "comment_period_ends_on": f"Public comment must stay open until at least {earliest.isoformat()}"
+                + (" under the ordinance." if minimum else ".")
+            }
+        )
+    r.comment_period_opened_on = today
+    r.comment_period_ends_on = end
+    return ["comment_period_opened_on", "comment_period_ends_on"], {"opened_on": today, "ends_on": end}
+
+
+@handles("schedule_hearing")
+def _schedule_hearing(
+    r: Request, now: datetime.datetime, *, hearing_at: datetime.datetime
+) -> tuple[list[str], dict[str, Any]]:
+    today = _today(now)
+    hearing_day = timezone.localdate(hearing_at)
+    if hearing_at <= now:
+        raise ValidationError({"hearing_at": "The hearing must be in the future."})
+    if r.comment_period_ends_on and hearing_day <= r.comment_period_ends_on:
+        raise ValidationError(
+            {
+                "hearing_at": f"The hearing must come after public comment closes on {r.comment_period_ends_on.isoformat()}."
+            }
+        )
+    earliest = deadlines.due_on(r.ordinance, Deadline.Kind.HEARING_NOTICE, today)
+    if earliest is not None and hearing_day < earliest:
+        raise ValidationError(
+            {
+                "hearing_at": f"The ordinance requires notice before a hearing; the earliest date is {earliest.isoformat()}."
+            }
+        )
+    r.hearing_at = hearing_at
+    r.hearing_noticed_on = today
+    return ["hearing_at", "hearing_noticed_on"], {"hearing_at": hearing_at, "noticed_on": today}
+
+
+def _decision_date(
+    r: Request, now: datetime.datetime, decided_on: datetime.date | None, errors: dict[str, str]
+) -> datetime.date:
+    """The decision's date, checked against the steps the law requires before it."""
+    today = _today(now)
+    decided = decided_on or today
+    if decided > today:
+        errors["decided_on"] = "A decision cannot be dated in the future."
+    if r.hearing_at is not None:
+        hearing_day = timezone.localdate(r.hearing_at)
+        if now < r.hearing_at:
+            raise TransitionRefused(
+                f"The hearing on {hearing_day.isoformat()} has not taken place yet; the decision comes after it."
             )
-        r.comment_period_ends_on = end
-        return ["comment_period_ends_on"], f"Public comment is open until {end.isoformat()}."
-
-    return _run("open_comment_period", request, by=by, note=note, now=now, change=change)
-
-
-def schedule_hearing(
-    request: Request,
-    *,
-    by: Actor,
-    hearing_at: datetime.datetime | None,
-    note: str = "",
-    now: datetime.datetime | None = None,
-) -> Request:
-    def change(r: Request, now: datetime.datetime) -> tuple[list[str], str]:
-        if hearing_at is None:
-            raise ValidationError({"hearing_at": "Enter the date and time of the hearing."})
-        hearing_day = timezone.localdate(hearing_at)
-        if r.comment_period_ends_on and hearing_day <= r.comment_period_ends_on:
-            raise ValidationError(
-                {
-                    "hearing_at": "The hearing must come after public comment closes on "
-                    f"{r.comment_period_ends_on.isoformat()}."
-                }
+        if decided < hearing_day:
+            errors["decided_on"] = (
+                f"The decision cannot be dated before the hearing on {hearing_day.isoformat()}."
             )
-        notice = r.ordinance.hearing_notice_days
-        if notice is not None:
-            earliest = timezone.localdate(now) + datetime.timedelta(days=notice)
-            if hearing_day < earliest:
-                raise ValidationError(
-                    {
-                        "hearing_at": f"The ordinance requires {notice} days' notice of a "
-                        f"hearing; the earliest date is {earliest.isoformat()}."
-                    }
-                )
-        r.hearing_at = hearing_at
-        local = timezone.localtime(hearing_at)
-        return ["hearing_at"], f"Public hearing on {local:%Y-%m-%d at %H:%M}."
+    if r.comment_period_ends_on is not None and decided <= r.comment_period_ends_on:
+        if today <= r.comment_period_ends_on:
+            raise TransitionRefused(
+                f"Public comment is open until {r.comment_period_ends_on.isoformat()}; the decision comes after it closes."
+            )
+        errors["decided_on"] = (
+            f"Public comment was open until {r.comment_period_ends_on.isoformat()}; the decision must be dated after it."
+        )
+    submitted = timezone.localdate(r.submitted_at) if r.submitted_at else today
+    if decided < submitted:
+        errors["decided_on"] = (
+            f"The request was submitted on {submitted.isoformat()}; it cannot be decided before."
+        )
+    if (
+        r.ordinance.step(Step.COMMUNITY_MEETING)
+        and not r.events.filter(action=A.RECORD_COMMUNITY_MEETING).exists()
+    ):
+        raise TransitionRefused(
+            f"{r.ordinance.file_number} requires a community meeting before the decision; record it first."
+        )
+    return decided
 
-    return _run("schedule_hearing", request, by=by, note=note, now=now, change=change)
 
-
-def decide(
-    request: Request,
-    *,
-    by: Actor,
-    outcome: str,
-    votes_yes: int,
-    votes_no: int,
-    votes_abstain: int = 0,
-    votes_absent: int = 0,
-    effective_on: datetime.date | None = None,
-    expires_on: datetime.date | None = None,
-    conditions: Sequence[ConditionInput] = (),
-    summary: str = "",
-    now: datetime.datetime | None = None,
-) -> Request:
-    """Record the council's decision: approve, approve with conditions, or deny."""
-    if outcome not in DECISION_TRANSITIONS:
-        raise ValidationError({"outcome": f"Unknown outcome {outcome!r}."})
-    name = DECISION_TRANSITIONS[Decision.Outcome(outcome)]
-    conditions = [c for c in conditions if c.text.strip()]
-
-    def change(r: Request, now: datetime.datetime) -> tuple[list[str], str]:
+def _vote_handler(outcome: str) -> Handler:
+    def handler(
+        r: Request,
+        now: datetime.datetime,
+        *,
+        votes_yes: int | None = None,
+        votes_no: int | None = None,
+        votes_abstain: int | None = None,
+        votes_absent: int | None = None,
+        decided_on: datetime.date | None = None,
+        effective_on: datetime.date | None = None,
+        expires_on: datetime.date | None = None,
+        conditions: Sequence[ConditionInput] = (),
+        summary: str = "",
+    ) -> tuple[list[str], dict[str, Any]]:
+        step = r.ordinance.step(Step.VOTE)
+        assert step is not None  # refusal() checked the ordinance has a vote
         errors: dict[str, str] = {}
+        decided = _decision_date(r, now, decided_on, errors)
         counts = {
             "votes_yes": votes_yes,
             "votes_no": votes_no,
-            "votes_abstain": votes_abstain,
-            "votes_absent": votes_absent,
+            "votes_abstain": votes_abstain or 0,
+            "votes_absent": votes_absent or 0,
         }
         for key, value in counts.items():
             if value is None or value < 0:
                 errors[key] = "Enter a vote count of zero or more."
-        today = timezone.localdate(now)
-        effective, expires = effective_on, expires_on
+        yes, no = votes_yes or 0, votes_no or 0
+        if not errors:
+            total = sum(v or 0 for v in counts.values())
+            if step.seats is not None and total > step.seats:
+                errors["votes_yes"] = (
+                    f"The {step.body} has {step.seats} seats; these counts add up to {total}."
+                )
+            elif outcome != Decision.Outcome.DENIED and not step.votes_needed(yes=yes, no=no):
+                errors["votes_yes"] = (
+                    f"An approval by the {step.body} needs {step.get_majority_display().lower()}; "
+                    f"{yes} yes and {no} no do not meet it."
+                )
+            elif outcome == Decision.Outcome.DENIED and step.votes_needed(yes=yes, no=no):
+                errors["votes_yes"] = (
+                    f"{yes} yes and {no} no meet the majority an approval needs; record an approval instead."
+                )
+        conditions = [c for c in conditions if c.text.strip()]
+        effective = expires = None
         if outcome == Decision.Outcome.DENIED:
-            effective = expires = None
             if not summary.strip():
                 errors["summary"] = REASON_REQUIRED
         else:
-            if not errors and votes_yes <= votes_no:
-                errors["votes_yes"] = "An approval needs more yes votes than no votes."
-            effective = effective or today
+            effective = effective_on or decided
+            if effective < decided:
+                errors["effective_on"] = (
+                    f"An approval cannot take effect before its decision on {decided.isoformat()}."
+                )
+            latest = deadlines.approval_expires_on(r.ordinance, effective, r.requested_term_days)
+            expires = expires_on or latest
             if expires is None:
-                term = r.ordinance.approval_term_days or r.requested_term_days
-                if term is None:
-                    errors["expires_on"] = (
-                        "Neither the ordinance nor the request sets a term; enter the expiry date."
-                    )
-                else:
-                    expires = effective + datetime.timedelta(days=term)
-            if expires is not None and expires <= effective:
+                errors["expires_on"] = (
+                    "Neither the ordinance nor the request sets a term; enter the expiry date."
+                )
+            elif expires <= effective:
                 errors["expires_on"] = "The approval must expire after it takes effect."
+            elif latest is not None and expires > latest:
+                errors["expires_on"] = (
+                    f"The term is the shorter of the law's longest term and the term requested; "
+                    f"the latest expiry is {latest.isoformat()}."
+                )
         if outcome == Decision.Outcome.APPROVED_WITH_CONDITIONS and not conditions:
             errors["conditions"] = "An approval with conditions needs at least one condition."
         if outcome != Decision.Outcome.APPROVED_WITH_CONDITIONS and conditions:
             errors["conditions"] = "Only an approval with conditions carries conditions."
+        for number, condition in enumerate(conditions, start=1):
+            if condition.due_on is not None and condition.due_on <= decided:
+                errors["conditions"] = (
+                    f"Condition {number} falls due on {condition.due_on.isoformat()}; "
+                    f"a condition falls due after the decision on {decided.isoformat()}."
+                )
         if errors:
             raise ValidationError(errors)
         decision = Decision.objects.create(
             request=r,
             outcome=outcome,
-            decided_on=today,
-            votes_yes=votes_yes,
-            votes_no=votes_no,
-            votes_abstain=votes_abstain,
-            votes_absent=votes_absent,
+            decided_on=decided,
+            body=step.body,
+            seats=step.seats,
             effective_on=effective,
             expires_on=expires,
             summary=summary.strip(),
+            **counts,
         )
         Condition.objects.bulk_create(
             Condition(decision=decision, text=c.text.strip(), due_on=c.due_on) for c in conditions
         )
-        text = f"Vote {decision.vote_summary}."
-        if effective and expires:
-            text += f" In effect {effective.isoformat()} to {expires.isoformat()}."
-        if conditions:
-            text += " Conditions: " + "; ".join(
-                c.text.strip() + (f" (due {c.due_on.isoformat()})" if c.due_on else "") for c in conditions
-            )
-        return [], text
+        data = {
+            "decided_on": decided,
+            "body": step.body,
+            "seats": step.seats,
+            "votes": {key.removeprefix("votes_"): value for key, value in counts.items()},
+            "effective_on": effective,
+            "expires_on": expires,
+            "conditions": [{"text": c.text.strip(), "due_on": c.due_on} for c in conditions],
+        }
+        return [], {k: v for k, v in data.items() if v not in (None, [])}
 
-    return _run(
-        name,
-        request,
-        by=by,
-        note=summary,
-        now=now,
-        change=change,
+    return handler
+
+
+HANDLERS["approve"] = _vote_handler(Decision.Outcome.APPROVED)
+HANDLERS["approve_with_conditions"] = _vote_handler(Decision.Outcome.APPROVED_WITH_CONDITIONS)
+HANDLERS["deny"] = _vote_handler(Decision.Outcome.DENIED)
+
+
+@handles("publish_policy")
+def _publish_policy(
+    r: Request,
+    now: datetime.datetime,
+    *,
+    decided_on: datetime.date | None = None,
+    effective_on: datetime.date | None = None,
+    summary: str = "",
+) -> tuple[list[str], dict[str, Any]]:
+    errors: dict[str, str] = {}
+    published = _decision_date(r, now, decided_on, errors)
+    earliest_use = None
+    if r.comment_period_opened_on is not None:
+        earliest_use = deadlines.due_on(
+            r.ordinance, Deadline.Kind.POLICY_BEFORE_USE, r.comment_period_opened_on
+        )
+    effective = effective_on or max(published, earliest_use or published)
+    if effective < published:
+        errors["effective_on"] = (
+            f"Use cannot begin before the policy is published on {published.isoformat()}."
+        )
+    elif earliest_use is not None and effective < earliest_use:
+        errors["effective_on"] = (
+            f"The draft policy was posted on {r.comment_period_opened_on}; under the ordinance use may "
+            f"begin on {earliest_use.isoformat()} at the earliest."
+        )
+    if errors:
+        raise ValidationError(errors)
+    Decision.objects.create(
+        request=r,
+        outcome=Decision.Outcome.PUBLISHED,
+        decided_on=published,
+        effective_on=effective,
+        summary=summary.strip(),
     )
+    return [], {"decided_on": published, "effective_on": effective}
 
 
-def withdraw(request: Request, *, by: Actor, reason: str, now: datetime.datetime | None = None) -> Request:
-    return _run("withdraw", request, by=by, note=reason, now=now)
-
-
-def revoke(request: Request, *, by: Actor, reason: str, now: datetime.datetime | None = None) -> Request:
-    return _run("revoke", request, by=by, note=reason, now=now)
-
-
-def expire(request: Request, *, by: Actor = None, now: datetime.datetime | None = None) -> Request:
-    """End an approval whose term is over."""
-
-    def change(r: Request, now: datetime.datetime) -> tuple[list[str], str]:
-        expires_on = r.decision.expires_on
-        if expires_on is None or expires_on >= timezone.localdate(now):
-            raise TransitionRefused(
-                f"{r.reference} is approved until "
-                f"{expires_on.isoformat() if expires_on else 'further notice'}; "
-                "it can be marked expired only after that date."
-            )
-        return [], f"The approval's term ended on {expires_on.isoformat()}."
-
-    return _run("expire", request, by=by, now=now, change=change)
+@handles("expire")
+def _expire(r: Request, now: datetime.datetime) -> tuple[list[str], dict[str, Any]]:
+    expires_on = r.decision.expires_on
+    if expires_on is None or expires_on >= _today(now):
+        raise TransitionRefused(
+            f"{r.reference} is approved until "
+            f"{expires_on.isoformat() if expires_on else 'further notice'}; "
+            "it can be marked expired only after that date."
+        )
+    return [], {"expires_on": expires_on}
 
 
 def expire_due(*, now: datetime.datetime | None = None) -> list[Request]:
     """Expire every approval whose term has ended. Run daily by `expire_approvals`."""
     today = timezone.localdate(now or timezone.now())
     due = Request.objects.filter(status__in=Request.APPROVED_STATES, decision__expires_on__lt=today)
-    return [expire(r, by=None, now=now) for r in due]
-
-
-def accept_report(
-    request: Request, *, by: Actor, note: str = "", now: datetime.datetime | None = None
-) -> Request:
-    return _run("accept_report", request, by=by, note=note, now=now)
-
-
-def refer_to_full_review(
-    request: Request, *, by: Actor, reason: str, now: datetime.datetime | None = None
-) -> Request:
-    return _run("refer_to_full_review", request, by=by, note=reason, now=now)
+    return [perform("expire", r, by=None, now=now) for r in due]
 
 
 # ---------------------------------------------------------------------------
@@ -631,13 +988,7 @@ def create_draft(*, by: Actor, now: datetime.datetime | None = None, **fields: A
             with transaction.atomic():
                 request.save(force_insert=True)
                 _record(
-                    request,
-                    by=by,
-                    action="create",
-                    from_status="",
-                    note="Draft started.",
-                    public=False,
-                    now=now,
+                    request, by=by, role=Role.LIAISON, action=A.CREATE, from_status="", public=False, now=now
                 )
             return request
         except IntegrityError:
@@ -653,23 +1004,28 @@ def agency_may_edit(request: Request, user: Actor) -> bool:
     return request.is_editable and user is not None and roles.is_liaison_for(user, request.agency)
 
 
+def _locked_for_agency(request: Request, by: Actor) -> Request:
+    locked = _locked(request)
+    if by is None or not roles.is_liaison_for(by, locked.agency):
+        raise TransitionRefused(NOT_PERMITTED.format(action="change"), code="permission")
+    if not locked.is_editable:
+        raise TransitionRefused(
+            NOT_EDITABLE.format(reference=locked.reference, state=locked.get_status_display().lower())
+        )
+    return locked
+
+
 def update_draft(request: Request, *, by: Actor, fields: dict[str, Any], note: str = "") -> Request:
     """The agency changes its request while it is a draft or returned to it."""
     unknown = set(fields) - set(Request.AGENCY_FIELDS)
     if unknown:
         raise ValidationError({name: "This field is not the agency's to change." for name in unknown})
     with transaction.atomic():
-        locked = _locked(request)
-        if by is None or not roles.is_liaison_for(by, locked.agency):
-            raise TransitionRefused(NOT_PERMITTED.format(action="change"), code="permission")
-        if not locked.is_editable:
-            raise TransitionRefused(
-                NOT_EDITABLE.format(reference=locked.reference, state=locked.get_status_display().lower())
-            )
+        locked = _locked_for_agency(request, by)
         changed = [name for name, value in fields.items() if getattr(locked, name) != value]
         for name in changed:
             setattr(locked, name, fields[name])
-        if "agency" in changed and not roles.is_liaison_for(by, locked.agency):
+        if "agency" in changed and not roles.is_liaison_for(by, locked.agency):  # type: ignore[arg-type]
             raise TransitionRefused(
                 "You can move a request only to an agency you are liaison for.", code="permission"
             )
@@ -677,13 +1033,14 @@ def update_draft(request: Request, *, by: Actor, fields: dict[str, Any], note: s
             return locked
         locked.full_clean(exclude=["created_by"])
         locked.save(update_fields=[*changed, "updated_at"])
-        labels = ", ".join(Request.field_label(n).lower() for n in changed)
         _record(
             locked,
             by=by,
-            action="edit",
+            role=Role.LIAISON,
+            action=A.EDIT,
             from_status=locked.status,
-            note=f"Changed: {labels}. {note}".strip(),
+            note=note,
+            data={"fields": changed},
             public=locked.status != S.DRAFT,
             now=timezone.now(),
         )
@@ -703,7 +1060,8 @@ def add_note(request: Request, *, by: Actor, note: str, public: bool = False) ->
         return _record(
             locked,
             by=by,
-            action="note",
+            role=Role.STAFF,
+            action=A.NOTE,
             from_status=locked.status,
             note=note,
             public=public,
@@ -722,16 +1080,81 @@ def set_condition_status(condition: Condition, *, by: Actor, status: str, note: 
         locked = Condition.objects.select_for_update().get(pk=condition.pk)
         if locked.status == status:
             return locked
+        previous = locked.status
         locked.status = status
         locked.save(update_fields=["status"])
         _record(
             locked_request,
             by=by,
-            action="condition",
+            role=Role.STAFF,
+            action=A.CONDITION,
             from_status=locked_request.status,
-            note=f"Condition “{locked.text}” marked {locked.get_status_display().lower()}. {note}".strip(),
+            note=note,
+            data={"condition": locked.pk, "text": locked.text, "old": previous, "new": status},
             public=True,
             now=timezone.now(),
         )
     condition.status = status
     return locked
+
+
+def _document_data(attachment: Attachment) -> dict[str, Any]:
+    return {
+        "document": attachment.pk,
+        "title": attachment.title,
+        "file": attachment.file.name or "",
+        "url": attachment.url,
+    }
+
+
+def save_document(attachment: Attachment, *, by: Actor) -> Attachment:
+    """
+    The agency adds a document to its request, or replaces one, while it may edit the
+    request. Written on the record (internal while the request is a draft).
+    """
+    with transaction.atomic():
+        locked = _locked_for_agency(attachment.request, by)
+        adding = attachment.pk is None
+        before = None if adding else Attachment.objects.get(pk=attachment.pk)
+        attachment.full_clean(exclude=["request"])
+        if not attachment.file and not attachment.url:
+            raise ValidationError({"file": "Attach a file or give a link."})
+        if before is not None and _document_data(before) == {**_document_data(attachment)}:
+            return attachment
+        attachment.save()
+        data = _document_data(attachment)
+        if before is not None:
+            data["replaces"] = {k: v for k, v in _document_data(before).items() if k != "document"}
+        _record(
+            locked,
+            by=by,
+            role=Role.LIAISON,
+            action=A.DOCUMENT_ADDED if adding else A.DOCUMENT_REPLACED,
+            from_status=locked.status,
+            data=data,
+            public=locked.status != S.DRAFT,
+            now=timezone.now(),
+        )
+    return attachment
+
+
+def remove_document(attachment: Attachment, *, by: Actor) -> None:
+    """The agency removes a document from a draft; once the council has seen one, it stays."""
+    with transaction.atomic():
+        locked = _locked_for_agency(attachment.request, by)
+        if locked.status != S.DRAFT:
+            raise TransitionRefused(
+                f"{locked.reference} has been submitted; its documents stay on the record. Add a new one instead."
+            )
+        data = _document_data(attachment)
+        attachment.delete()
+        _record(
+            locked,
+            by=by,
+            role=Role.LIAISON,
+            action=A.DOCUMENT_REMOVED,
+            from_status=locked.status,
+            data=data,
+            public=False,
+            now=timezone.now(),
+        )

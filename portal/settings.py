@@ -98,6 +98,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "ordinances.context_processors.portal",
             ],
         },
     },
@@ -154,6 +155,10 @@ STORAGES = {
         )
     },
 }
+
+# The city this deployment serves, named in the header, the home page and page titles. Each
+# city's laws are loaded from its process file (`manage.py load_process ordinances/laws/...`).
+PORTAL_CITY = os.environ.get("PORTAL_CITY", "Minneapolis")
 
 # Public lists show this many rows a page.
 PORTAL_PAGE_SIZE = envint("PORTAL_PAGE_SIZE", 25)

@@ -21,7 +21,16 @@ from django.utils import timezone
 from model_bakery import baker
 
 from ordinances import roles, workflow
-from ordinances.models import Agency, Category, CategoryRule, Ordinance, Request, Technology
+from ordinances.models import (
+    Agency,
+    Category,
+    CategoryRule,
+    Deadline,
+    Ordinance,
+    ProcessStep,
+    Request,
+    Technology,
+)
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -48,11 +57,25 @@ def ordinance(db) -> Ordinance:
         title="Test surveillance ordinance",
         status=Ordinance.Status.IN_EFFECT,
         summary="A test ordinance.",
-        comment_period_days=30,
-        hearing_notice_days=10,
-        emergency_report_days=14,
-        approval_term_days=365,
     )
+    # Its path: review, 30 days of public comment, a hearing on 10 days' notice, a vote of
+    # a 13-seat council; emergency reports due in 14 days; approvals last at most a year.
+    for kind in (ProcessStep.Kind.PUBLIC_COMMENT, ProcessStep.Kind.HEARING):
+        ProcessStep.objects.create(ordinance=ordinance, kind=kind)
+    ProcessStep.objects.create(
+        ordinance=ordinance,
+        kind=ProcessStep.Kind.VOTE,
+        body="Test City Council",
+        seats=13,
+        majority=ProcessStep.Majority.MORE_YES_THAN_NO,
+    )
+    for kind, amount, anchor in (
+        (Deadline.Kind.COMMENT_PERIOD, 30, Deadline.Anchor.COMMENT_OPENING),
+        (Deadline.Kind.HEARING_NOTICE, 10, Deadline.Anchor.HEARING_NOTICE),
+        (Deadline.Kind.EMERGENCY_REPORT, 14, Deadline.Anchor.EMERGENCY_USE),
+        (Deadline.Kind.APPROVAL_TERM, 365, Deadline.Anchor.APPROVAL_EFFECTIVE),
+    ):
+        Deadline.objects.create(ordinance=ordinance, kind=kind, amount=amount, counted_from=anchor)
     CategoryRule.objects.create(
         ordinance=ordinance, category=Category.FACIAL_RECOGNITION, rule=CategoryRule.Rule.PROHIBITED
     )
@@ -111,25 +134,17 @@ def clerk(db) -> User:
     return make_user("clerk", roles.CLERKS)
 
 
-# The path each state is reached by, as (transition, keyword arguments) steps.
+# The path each state is reached by, as (transition, inputs) steps.
 def _decision(outcome: str) -> tuple[str, dict]:
-    kwargs = {"outcome": outcome, "votes_yes": 9, "votes_no": 3}
+    if outcome == "denied":
+        return ("deny", {"votes_yes": 2, "votes_no": 10, "summary": "Benefits do not outweigh costs."})
+    kwargs: dict = {"votes_yes": 9, "votes_no": 3}
     if outcome == "approved_with_conditions":
         kwargs["conditions"] = [
             workflow.ConditionInput("Publish an annual report", datetime.date(2030, 1, 1))
         ]
-    if outcome == "denied":
-        kwargs = {
-            "outcome": outcome,
-            "votes_yes": 2,
-            "votes_no": 10,
-            "summary": "Benefits do not outweigh costs.",
-        }
-    return ("decide", kwargs)
-
-
-def _hearing_at() -> datetime.datetime:
-    return timezone.now() + datetime.timedelta(days=45)
+        return ("approve_with_conditions", kwargs)
+    return ("approve", kwargs)
 
 
 PATHS: dict[str, list[tuple[str, dict]]] = {
@@ -142,7 +157,7 @@ PATHS: dict[str, list[tuple[str, dict]]] = {
         ("submit", {}),
         ("begin_review", {}),
         ("open_comment_period", {}),
-        ("schedule_hearing", {"hearing_at": None}),
+        ("schedule_hearing", {}),
     ],
 }
 for _outcome in ("approved", "approved_with_conditions", "denied"):
@@ -157,6 +172,36 @@ PATHS["referred"] = [
 ]
 
 LIAISON_STEPS = {"submit", "withdraw"}
+# Days after the start of a walk that each step happens. A walk to a decision starts far
+# enough back that public comment has closed and the hearing has taken place by today.
+STEP_DAY = {
+    "open_comment_period": 2,
+    "schedule_hearing": 33,
+    "approve": 45,
+    "approve_with_conditions": 45,
+    "deny": 45,
+}
+WALK_DAYS = 50
+
+
+def hearing_for(scheduled_at: datetime.datetime) -> datetime.datetime:
+    """A hearing time that respects the test ordinance's 10 days' notice."""
+    return scheduled_at + datetime.timedelta(days=11)
+
+
+def walk(request: Request, to: str, *, liaison: User, staff: User, start: datetime.datetime) -> Request:
+    """Take `request` along PATHS[to] through `workflow.perform`, each step on its own day."""
+    for step, inputs in PATHS[to]:
+        inputs = dict(inputs)
+        at = start + datetime.timedelta(days=STEP_DAY.get(step, 1), hours=len(request.reference) % 3)
+        if step == "schedule_hearing":
+            inputs["hearing_at"] = hearing_for(at)
+        if step in ("revoke", "withdraw"):
+            at = max(at, start + datetime.timedelta(days=WALK_DAYS - 2))
+        actor = liaison if step in LIAISON_STEPS else staff
+        workflow.perform(step, request, by=actor, now=at, **inputs)
+    request.refresh_from_db()
+    return request
 
 
 @pytest.fixture
@@ -171,9 +216,28 @@ def make_request(ordinance, agency_a, drone, liaison_a, staff):
         if kind is None:
             kind = Request.Kind.EMERGENCY_REPORT if to in {"accepted", "referred"} else Request.Kind.APPROVAL
         if kind == Request.Kind.EMERGENCY_REPORT:
-            fields.setdefault("emergency_used_on", timezone.localdate() - datetime.timedelta(days=2))
+            fields.setdefault(
+                "emergency_used_on", timezone.localdate() - datetime.timedelta(days=WALK_DAYS + 2)
+            )
+        else:
+            for name in (
+                "justification",
+                "alternatives_considered",
+                "data_collected",
+                "retention",
+                "sharing",
+            ):
+                fields.setdefault(name, f"The agency's {name.replace('_', ' ')}.")
+        fields.setdefault("justification", "Why it was needed.")
+        fields.setdefault("data_collected", "Video.")
+        start = timezone.now() - datetime.timedelta(days=WALK_DAYS)
+        if kind == Request.Kind.EMERGENCY_REPORT:
+            # A report follows the use it reports.
+            used = datetime.datetime.combine(fields["emergency_used_on"], datetime.time(12))
+            start = min(timezone.make_aware(used), timezone.now() - datetime.timedelta(days=1, hours=3))
         request = workflow.create_draft(
             by=liaison,
+            now=start,
             kind=kind,
             agency=agency,
             technology=technology or drone,
@@ -182,13 +246,6 @@ def make_request(ordinance, agency_a, drone, liaison_a, staff):
             purpose=fields.pop("purpose", "Find missing people in the river gorge."),
             **fields,
         )
-        for step, kwargs in PATHS[to]:
-            kwargs = dict(kwargs)
-            if step == "schedule_hearing":
-                kwargs["hearing_at"] = _hearing_at()
-            actor = liaison if step in LIAISON_STEPS else staff
-            getattr(workflow, step)(request, by=actor, **kwargs)
-        request.refresh_from_db()
-        return request
+        return walk(request, to, liaison=liaison, staff=staff, start=start)
 
     return make

@@ -574,21 +574,19 @@ def test_a_transition_from_the_wrong_state_is_refused_with_a_message(client, sta
 
 
 def test_a_workflow_error_on_a_field_the_page_does_not_ask_for_is_shown_on_top(
-    client, liaison_a, make_request, monkeypatch
+    client, liaison_a, make_request
 ):
-    draft = make_request("draft")
+    draft = make_request("draft", justification="")
     client.force_login(liaison_a)
 
-    def incomplete(*args, **kwargs):
-        raise workflow.ValidationError({"justification": "Explain why no alternative will do."})
-
-    monkeypatch.setattr(workflow, "submit", incomplete)
     response = client.post(transition_url(draft, "submit"), {"note": ""})
 
     assert response.status_code == 200
     assert response.context["form"].non_field_errors() == [
-        "Justification: Explain why no alternative will do."
+        "Justification: An approval request must fill this in before it is submitted."
     ]
+    draft.refresh_from_db()
+    assert draft.status == "draft"
 
 
 def test_transition_page_for_an_unknown_name_is_404(client, staff, make_request):

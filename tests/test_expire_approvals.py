@@ -41,7 +41,7 @@ def test_it_records_the_expiry_as_a_public_system_event(make_request):
     backdate_expiry(request, days_ago=3)
     run_command()
     event = Event.objects.filter(request=request).last()
-    assert (event.action, event.actor_name, event.is_public) == ("expire", "system", True)
+    assert (event.action, event.actor_name, event.is_public) == ("expire", "", True)
 
 
 def test_it_leaves_an_approval_still_in_its_term_alone(make_request):

@@ -1,6 +1,6 @@
 """
-Facts derived from the records: the public status of an agency's use of a technology,
-who sees which requests, the append-only timeline, and what is overdue.
+Facts derived from the records: who sees which requests, the append-only timeline, and
+what is overdue. (Where an agency stands with a technology: tests/test_board.py.)
 
 Requests are built through the workflow (`make_request`), never by writing a status.
 """
@@ -13,26 +13,18 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
-from model_bakery import baker
 
 from ordinances import roles, workflow
 from ordinances.models import (
-    Agency,
-    Category,
-    CategoryRule,
     Condition,
-    Decision,
+    Deadline,
     Event,
-    Ordinance,
     Request,
-    Technology,
-    TechnologyUse,
 )
 from tests.conftest import make_user
 
 S = Request.Status
 K = Request.Kind
-Rule = CategoryRule.Rule
 
 
 def days_from_today(days: int) -> datetime.date:
@@ -41,245 +33,6 @@ def days_from_today(days: int) -> datetime.date:
 
 def evening_of(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(20, 0)))
-
-
-@pytest.fixture
-def body_cameras(db) -> Technology:
-    return baker.make(
-        Technology, name="Test body camera", slug="test-body-camera", category=Category.BODY_WORN_CAMERAS
-    )
-
-
-@pytest.fixture
-def gunshot_sensors(db) -> Technology:
-    return baker.make(
-        Technology, name="Test gunshot sensor", slug="test-gunshot", category=Category.GUNSHOT_DETECTION
-    )
-
-
-@pytest.fixture
-def use_of(agency_a, ordinance):
-    """Agency A's (or `agency`'s) use of `technology`, under the test ordinance's rules."""
-
-    def make(technology: Technology, agency: Agency | None = None) -> TechnologyUse:
-        return baker.make(TechnologyUse, agency=agency or agency_a, technology=technology)
-
-    return make
-
-
-@pytest.fixture
-def decided(make_request, staff):
-    """A request taken to its hearing, then decided with the given dates."""
-
-    def make(outcome: str = Decision.Outcome.APPROVED, **fields) -> Request:
-        dates = {key: fields.pop(key) for key in ("effective_on", "expires_on") if key in fields}
-        request = make_request(S.HEARING_SCHEDULED, **fields)
-        conditions = (
-            [workflow.ConditionInput("Publish an annual report")]
-            if outcome == Decision.Outcome.APPROVED_WITH_CONDITIONS
-            else []
-        )
-        workflow.decide(
-            request, by=staff, outcome=outcome, votes_yes=9, votes_no=3, conditions=conditions, **dates
-        )
-        request.refresh_from_db()
-        return request
-
-    return make
-
-
-def public_status(use: TechnologyUse) -> str:
-    """The status residents see, checked to be the same with and without annotations."""
-    plain = TechnologyUse.objects.get(pk=use.pk).public_status
-    annotated = TechnologyUse.objects.with_public_status().get(pk=use.pk).public_status
-    assert annotated == plain, "with_public_status() disagrees with the plain property"
-    return plain
-
-
-def in_force_ordinance(status: str = Ordinance.Status.IN_EFFECT, **rules: str) -> Ordinance:
-    """A second ordinance, with `category=rule` rules."""
-    ordinance = baker.make(Ordinance, file_number="TEST-0002", slug="second-ordinance", status=status)
-    for category, rule in rules.items():
-        CategoryRule.objects.create(ordinance=ordinance, category=category, rule=rule)
-    return ordinance
-
-
-# ---------------------------------------------------------------------------
-# Public status of a use
-# ---------------------------------------------------------------------------
-
-
-def test_a_prohibited_technology_is_prohibited(use_of, face_recognition):
-    assert public_status(use_of(face_recognition)) == "Prohibited"
-
-
-def test_an_approved_exception_to_a_prohibition_is_shown_with_its_end_date(
-    use_of, face_recognition, make_request
-):
-    exception = make_request(S.APPROVED, kind=K.EXCEPTION, technology=face_recognition)
-
-    status = public_status(use_of(face_recognition))
-
-    assert exception.decision.expires_on == days_from_today(365)
-    assert status == f"Prohibited, 1 permitted exception until {days_from_today(365).isoformat()}"
-
-
-def test_several_exceptions_to_a_prohibition_show_the_latest_end_date(use_of, face_recognition, decided):
-    decided(kind=K.EXCEPTION, technology=face_recognition, expires_on=days_from_today(400))
-    decided(kind=K.EXCEPTION, technology=face_recognition, expires_on=days_from_today(100))
-
-    status = public_status(use_of(face_recognition))
-
-    assert status == f"Prohibited, 2 permitted exceptions until {days_from_today(400).isoformat()}"
-
-
-def test_an_approval_is_shown_with_its_end_date(use_of, drone, make_request):
-    make_request(S.APPROVED)
-
-    assert public_status(use_of(drone)) == f"Approved until {days_from_today(365).isoformat()}"
-
-
-def test_an_approval_with_conditions_is_shown_with_its_end_date(use_of, drone, make_request):
-    make_request(S.APPROVED_WITH_CONDITIONS)
-
-    assert (
-        public_status(use_of(drone)) == f"Approved with conditions until {days_from_today(365).isoformat()}"
-    )
-
-
-@pytest.mark.parametrize("state", Request.PENDING)
-def test_a_request_with_the_council_is_pending_council_decision(state, use_of, drone, make_request):
-    make_request(state)
-
-    assert public_status(use_of(drone)) == "Pending council decision"
-
-
-@pytest.mark.parametrize("state", [None, S.DRAFT, S.DENIED, S.WITHDRAWN, S.REVOKED])
-def test_without_an_approval_in_effect_a_use_is_not_approved(state, use_of, drone, make_request):
-    if state:
-        make_request(state)
-
-    assert public_status(use_of(drone)) == "Not approved"
-
-
-def test_a_disclosure_only_technology_is_disclosed(use_of, body_cameras):
-    assert public_status(use_of(body_cameras)) == "Disclosed"
-
-
-def test_an_agency_the_ordinances_do_not_bind_is_not_covered(use_of, agency_a, face_recognition):
-    agency_a.covered = False
-    agency_a.save()
-
-    assert public_status(use_of(face_recognition)) == "Not covered by city ordinances"
-
-
-def test_a_technology_no_ordinance_speaks_about_has_no_rule_in_force(use_of, gunshot_sensors):
-    assert public_status(use_of(gunshot_sensors)) == "No rule in force"
-
-
-@pytest.mark.parametrize(
-    ("technology", "other_rule", "expected"),
-    [
-        ("drone", Rule.PROHIBITED, "Prohibited"),
-        ("drone", Rule.DISCLOSURE_ONLY, "Not approved"),
-        ("face_recognition", Rule.DISCLOSURE_ONLY, "Prohibited"),
-        ("face_recognition", Rule.APPROVAL_REQUIRED, "Prohibited"),
-        ("body_cameras", Rule.APPROVAL_REQUIRED, "Not approved"),
-        ("body_cameras", Rule.PROHIBITED, "Prohibited"),
-    ],
-)
-def test_when_two_ordinances_in_force_disagree_the_stricter_rule_governs(
-    technology, other_rule, expected, use_of, request
-):
-    technology = request.getfixturevalue(technology)
-    in_force_ordinance(**{technology.category: other_rule})
-
-    assert public_status(use_of(technology)) == expected
-
-
-@pytest.mark.parametrize("status", Ordinance.IN_FORCE)
-def test_an_ordinance_adopted_in_effect_or_amended_is_in_force(status, use_of, drone):
-    in_force_ordinance(status, **{Category.DRONES: Rule.PROHIBITED})
-
-    assert public_status(use_of(drone)) == "Prohibited"
-
-
-@pytest.mark.parametrize("status", [Ordinance.Status.REPEALED, Ordinance.Status.INTRODUCED])
-def test_the_rule_of_an_ordinance_not_in_force_is_ignored(status, use_of, drone):
-    in_force_ordinance(status, **{Category.DRONES: Rule.PROHIBITED})
-
-    assert public_status(use_of(drone)) == "Not approved"
-
-
-def test_once_the_only_ordinance_is_repealed_no_rule_is_in_force(use_of, ordinance, face_recognition):
-    ordinance.status = Ordinance.Status.REPEALED
-    ordinance.save()
-
-    assert public_status(use_of(face_recognition)) == "No rule in force"
-
-
-def test_an_approval_past_its_term_no_longer_counts(use_of, drone, decided):
-    decided(effective_on=days_from_today(-400), expires_on=days_from_today(-1))
-
-    assert public_status(use_of(drone)) == "Not approved"
-
-
-def test_an_expired_approval_no_longer_counts(use_of, drone, decided):
-    approval = decided(effective_on=days_from_today(-400), expires_on=days_from_today(-1))
-    workflow.expire(approval, by=None)
-
-    assert public_status(use_of(drone)) == "Not approved"
-
-
-def test_an_approval_still_counts_on_its_last_day(use_of, drone, decided):
-    decided(effective_on=days_from_today(-30), expires_on=days_from_today(0))
-
-    assert public_status(use_of(drone)) == f"Approved until {days_from_today(0).isoformat()}"
-
-
-def test_an_approval_counts_only_once_it_takes_effect(use_of, drone, decided):
-    decided(effective_on=days_from_today(10))
-
-    assert public_status(use_of(drone)) == "Not approved"
-
-
-def test_another_agency_s_approval_does_not_count(use_of, drone, make_request, agency_a, agency_b, liaison_b):
-    make_request(S.APPROVED, agency=agency_b, liaison=liaison_b)
-
-    assert public_status(use_of(drone, agency_a)) == "Not approved"
-    assert public_status(use_of(drone, agency_b)) == f"Approved until {days_from_today(365).isoformat()}"
-
-
-def test_with_public_status_agrees_with_the_property_for_every_use(
-    use_of, make_request, drone, face_recognition, body_cameras, gunshot_sensors, agency_b, liaison_b
-):
-    make_request(S.APPROVED_WITH_CONDITIONS)
-    make_request(S.SUBMITTED, agency=agency_b, liaison=liaison_b)
-    make_request(S.APPROVED, kind=K.EXCEPTION, technology=face_recognition)
-    for technology in (drone, face_recognition, body_cameras, gunshot_sensors):
-        use_of(technology)
-        use_of(technology, agency_b)
-
-    annotated = {use.pk: use.public_status for use in TechnologyUse.objects.with_public_status()}
-    plain = {use.pk: use.public_status for use in TechnologyUse.objects.all()}
-
-    assert annotated == plain
-    assert len(set(plain.values())) == 6
-
-
-def test_with_public_status_needs_two_queries_however_many_uses(
-    use_of, make_request, drone, face_recognition, body_cameras, agency_b, django_assert_num_queries
-):
-    make_request(S.APPROVED)
-    make_request(S.APPROVED, kind=K.EXCEPTION, technology=face_recognition)
-    for technology in (drone, face_recognition, body_cameras):
-        use_of(technology)
-        use_of(technology, agency_b)
-
-    with django_assert_num_queries(2):
-        statuses = [use.public_status for use in TechnologyUse.objects.with_public_status()]
-
-    assert len(statuses) == 6
 
 
 # ---------------------------------------------------------------------------
@@ -367,7 +120,7 @@ def test_the_application_refuses_to_change_or_delete_an_event(change, event):
         change(event)
 
     stored = Event.objects.get(pk=event.pk)
-    assert stored.note == "Draft started."
+    assert (stored.action, stored.note) == (Event.Action.CREATE, "")
     assert Event.objects.count() == 2
 
 
@@ -384,7 +137,7 @@ def test_the_database_refuses_to_change_or_delete_an_event(sql, event):
     ):
         cursor.execute(sql)
 
-    assert Event.objects.get(pk=event.pk).note == "Draft started."
+    assert Event.objects.get(pk=event.pk).action == Event.Action.CREATE
     assert Event.objects.count() == 2
 
 
@@ -410,8 +163,9 @@ def test_an_emergency_report_filed_within_the_deadline_is_not_overdue(make_reque
     assert report.is_overdue is False
 
 
-def test_an_emergency_report_filed_after_the_deadline_is_overdue(make_request):
-    report = emergency_report(make_request, used_days_ago=30, state=S.SUBMITTED)
+def test_an_emergency_report_filed_after_the_deadline_is_overdue(make_request, liaison_a):
+    report = emergency_report(make_request, used_days_ago=30)
+    workflow.perform("submit", report, by=liaison_a)
 
     assert report.is_overdue is True
 
@@ -432,7 +186,7 @@ def test_an_unfiled_emergency_report_within_the_deadline_is_not_overdue(make_req
 def test_an_emergency_report_filed_on_time_stays_on_time(make_request, liaison_a):
     report = emergency_report(make_request, used_days_ago=30)
 
-    workflow.submit(report, by=liaison_a, now=evening_of(days_from_today(-20)))
+    workflow.perform("submit", report, by=liaison_a, now=evening_of(days_from_today(-20)))
 
     report.refresh_from_db()
     assert report.is_overdue is False
@@ -443,7 +197,7 @@ def test_a_report_filed_on_the_evening_of_its_due_date_is_on_time(make_request, 
     report = emergency_report(make_request, used_days_ago=20)
     due = report.emergency_report_due_on
 
-    workflow.submit(report, by=liaison_a, now=evening_of(due))
+    workflow.perform("submit", report, by=liaison_a, now=evening_of(due))
 
     report.refresh_from_db()
     assert report.is_overdue is False
@@ -453,7 +207,7 @@ def test_a_report_filed_the_day_after_its_due_date_is_overdue(make_request, liai
     report = emergency_report(make_request, used_days_ago=20)
     due = report.emergency_report_due_on
 
-    workflow.submit(report, by=liaison_a, now=evening_of(due + datetime.timedelta(days=1)))
+    workflow.perform("submit", report, by=liaison_a, now=evening_of(due + datetime.timedelta(days=1)))
 
     report.refresh_from_db()
     assert report.is_overdue is True
@@ -467,8 +221,7 @@ def test_a_request_that_is_not_an_emergency_report_is_never_overdue(make_request
 
 
 def test_an_emergency_report_is_not_overdue_when_the_ordinance_sets_no_deadline(make_request, ordinance):
-    ordinance.emergency_report_days = None
-    ordinance.save()
+    ordinance.deadlines.filter(kind=Deadline.Kind.EMERGENCY_REPORT).delete()
 
     report = emergency_report(make_request, used_days_ago=300)
 
@@ -478,18 +231,20 @@ def test_an_emergency_report_is_not_overdue_when_the_ordinance_sets_no_deadline(
 @pytest.fixture
 def conditions(make_request, staff) -> dict[str, Condition]:
     request = make_request(S.HEARING_SCHEDULED)
-    workflow.decide(
+    decided_at = timezone.now() - datetime.timedelta(days=5)
+    workflow.perform(
+        "approve_with_conditions",
         request,
         by=staff,
-        outcome=Decision.Outcome.APPROVED_WITH_CONDITIONS,
+        now=decided_at,
         votes_yes=9,
         votes_no=3,
         conditions=[
             workflow.ConditionInput("due yesterday", days_from_today(-1)),
             workflow.ConditionInput("due today", days_from_today(0)),
             workflow.ConditionInput("no due date"),
-            workflow.ConditionInput("met late", days_from_today(-10)),
-            workflow.ConditionInput("not met", days_from_today(-10)),
+            workflow.ConditionInput("met late", days_from_today(-2)),
+            workflow.ConditionInput("not met", days_from_today(-2)),
         ],
     )
     by_text = {c.text: c for c in Condition.objects.filter(decision__request=request)}

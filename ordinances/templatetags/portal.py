@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import calendar
+import datetime
+
 import markdown as markdown_lib
 import nh3
 from django import template
 from django.http import QueryDict
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
+
+from ordinances.board import BoardEntry, StatusCode
+from ordinances.models import Condition, Request
 
 register = template.Library()
 
@@ -47,3 +54,98 @@ def status_class(status: str) -> str:
         "draft": "muted",
     }
     return groups.get(status, "pending")
+
+
+# The words for each status code of the status board (`ordinances.board.StatusCode`).
+BOARD_STATUS_LABELS = {
+    "not_covered": "Not covered by city ordinances",
+    "prohibited": "Prohibited",
+    "prohibited_with_exceptions": "Prohibited",
+    "approved": "Approved",
+    "approved_with_conditions": "Approved with conditions",
+    "pending": "Pending council decision",
+    "not_approved": "Not approved",
+    "disclosed": "Disclosed",
+    "disclosure_pending": "Disclosure pending",
+    "no_rule": "No rule in force",
+}
+
+
+@register.filter
+def board_status_label(entry: BoardEntry | str) -> str:
+    """
+    A board row's status in words, without its dates (the template marks those up).
+
+    Takes a `BoardEntry` or a bare code; a row prohibited with exceptions says how many.
+    """
+    if isinstance(entry, BoardEntry):
+        if entry.code == StatusCode.PROHIBITED_WITH_EXCEPTIONS:
+            count = entry.active_count
+            return f"Prohibited, {count} permitted exception{'' if count == 1 else 's'}"
+        code = str(entry.code)
+    else:
+        code = str(entry)
+    return BOARD_STATUS_LABELS.get(code, code)
+
+
+@register.filter
+def board_status_class(code: str) -> str:
+    """A CSS modifier for a board status, in the request badges' colours."""
+    groups = {
+        "approved": "ok",
+        "approved_with_conditions": "ok",
+        "disclosed": "ok",
+        "prohibited": "bad",
+        "prohibited_with_exceptions": "bad",
+        "not_approved": "bad",
+        "not_covered": "muted",
+        "no_rule": "muted",
+    }
+    return groups.get(str(code), "pending")
+
+
+@register.filter
+def month_day(month: int, day: int) -> str:
+    """A fixed day of the year in words, e.g. "15 March"."""
+    return f"{day} {calendar.month_name[month]}"
+
+
+@register.filter
+def as_date(value: str | datetime.date | None) -> datetime.date | None:
+    """A date stored in an Event's data (ISO text) as a date, for the `date` filter."""
+    if value is None or isinstance(value, datetime.date):
+        return value
+    try:
+        return datetime.date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+@register.filter
+def as_datetime(value: str | datetime.datetime | None) -> datetime.datetime | None:
+    """A moment stored in an Event's data, in the city's time zone."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime.datetime):
+        try:
+            value = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return timezone.localtime(value) if timezone.is_aware(value) else value
+
+
+@register.filter
+def opinion_label(code: str) -> str:
+    from ordinances.workflow import Opinion
+
+    return dict(Opinion.choices).get(code, code)
+
+
+@register.filter
+def condition_status_label(code: str) -> str:
+    return dict(Condition.Status.choices).get(code, code)
+
+
+@register.filter
+def request_field_labels(names: list[str]) -> list[str]:
+    return [Request.field_label(name).lower() for name in names or []]

@@ -51,10 +51,11 @@ comment periods are still open and the scheduled hearing is still ahead.
 from __future__ import annotations
 
 import datetime
+import json
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -63,15 +64,13 @@ from django.core.management.base import BaseCommand
 from django.db import models, transaction
 from django.utils import timezone
 
-from ordinances import roles, workflow
+from ordinances import process, roles, workflow
 from ordinances.models import (
     Agency,
     Category,
     CategoryRule,
     Ordinance,
     Request,
-    Source,
-    StatutoryException,
     Technology,
     TechnologyUse,
 )
@@ -97,101 +96,8 @@ FICTIONAL = "Fictional request for demonstration; no real department filed it."
 # The real record
 # ---------------------------------------------------------------------------
 
-SOURCES = [
-    {
-        "url": "https://minnesota.cbslocal.com/2021/02/12/"
-        "minneapolis-city-council-bans-use-of-facial-recognition-technology/",
-        "title": "Minneapolis City Council Bans Use Of Facial Recognition Technology",
-        "publisher": "CBS Minnesota",
-        "published_on": datetime.date(2021, 2, 12),
-    },
-    {
-        "url": "https://kstp.com/minnesota-news/minneapolis-city-council-votes-to-bar-use-of-"
-        "facial-recognition-technology-with-narrow-exceptions/6010852/",
-        "title": "Minneapolis City Council votes to bar use of facial recognition technology",
-        "publisher": "KSTP",
-        "published_on": datetime.date(2021, 2, 12),
-    },
-    {
-        "url": "https://www.biometricupdate.com/202102/"
-        "minneapolis-passes-restrictions-on-facial-recognition-use-by-local-police",
-        "title": "Minneapolis passes restrictions on facial recognition use by local police",
-        "publisher": "Biometric Update",
-        "published_on": datetime.date(2021, 2, 15),
-    },
-]
-
-REAL_ORDINANCE = {
-    "slug": "2020-00681",
-    "title": "Prohibiting the use of facial recognition technology",
-    "jurisdiction": "City of Minneapolis",
-    "code_citation": "Title 2, Chapter 41",
-    "status": Ordinance.Status.IN_EFFECT,
-    "introduced_on": datetime.date(2020, 10, 16),
-    "adopted_on": datetime.date(2021, 2, 12),
-    "effective_on": None,
-    "author": "Council Member Steve Fletcher",
-    "votes_yes": 13,
-    "votes_no": 0,
-    "votes_abstain": 0,
-    "votes_absent": 0,
-    "summary": (
-        "No Minneapolis city department, the police included, may buy, obtain or use "
-        "facial recognition technology. The ban reaches the results of such systems too: "
-        "the city may not get face-matching information through a contractor or another "
-        "third party, and may not ask anyone else to run a face search for it.\n\n"
-        "The ordinance binds the City of Minneapolis only. Outside agencies that operate in "
-        "the city, such as the Hennepin County Sheriff's Office, and private businesses are "
-        "not covered.\n\n"
-        "News reports describe a few narrow exceptions: getting into a secure building, "
-        "unlocking a phone, and controlling employees' access and security at work. A "
-        "department that wants another use can ask for it through a public process, and the "
-        "city must report violations and the remedies taken on a regular basis.\n\n"
-        "The City Council passed it 13 to 0 on 12 February 2021, and it became law when the "
-        "mayor's deadline for a veto passed."
-    ),
-    "unverified_note": (
-        "Not yet checked against the text of the code: the section numbers and the "
-        "definitions the ordinance uses; the exact wording and scope of the exceptions, which "
-        "are listed here as news coverage reported them; who decides a department's request "
-        "for an exception or a further permitted use, and how; and any deadlines (comment "
-        "period, hearing notice, emergency reports, length of an approval), which are left "
-        "blank. The date the ordinance took effect is unknown and left blank. The title here "
-        "describes the ordinance; it is not the official title wording."
-    ),
-    "comment_period_days": None,
-    "hearing_notice_days": None,
-    "emergency_report_days": None,
-    "approval_term_days": None,
-    "deadlines_verified": False,
-    "is_demo": False,
-}
-
-REAL_RULES = [
-    (
-        Category.FACIAL_RECOGNITION,
-        CategoryRule.Rule.PROHIBITED,
-        "City departments may not acquire or use it, nor data derived from it.",
-    ),
-]
-
-REAL_EXCEPTIONS = [
-    {
-        "slug": "secure-building-access",
-        "title": "Access to a secure building",
-        "description": "Using face matching to let authorized people into a secured building.",
-    },
-    {
-        "slug": "unlocking-a-smartphone",
-        "title": "Unlocking a smartphone or other device",
-        "description": "Using a phone's or device's own face unlock feature.",
-    },
-    {
-        "slug": "employee-access-control",
-        "title": "Employee access control and workplace security",
-        "description": "Controlling which employees may enter work areas, and securing the workplace.",
-    },
-]
+# The law itself (ordinance, rules, exceptions, process, sources) is a process file.
+MINNEAPOLIS_FILE = Path(__file__).resolve().parents[2] / "laws" / "minneapolis.json"
 
 REAL_AGENCIES = [
     {
@@ -243,14 +149,77 @@ REAL_TECHNOLOGIES = [
 # The demo records
 # ---------------------------------------------------------------------------
 
-DEMO_RULES = [
-    (Category.DRONES, CategoryRule.Rule.APPROVAL_REQUIRED),
-    (Category.LICENSE_PLATE_READERS, CategoryRule.Rule.APPROVAL_REQUIRED),
-    (Category.GUNSHOT_DETECTION, CategoryRule.Rule.APPROVAL_REQUIRED),
-    (Category.CELL_SITE_SIMULATORS, CategoryRule.Rule.APPROVAL_REQUIRED),
-    (Category.VIDEO_ANALYTICS, CategoryRule.Rule.APPROVAL_REQUIRED),
-    (Category.BODY_WORN_CAMERAS, CategoryRule.Rule.DISCLOSURE_ONLY),
-]
+
+def demo_process(today: datetime.date) -> dict[str, Any]:
+    """The fictional demo ordinance, in the process-file format (see docs/process-format.md)."""
+
+    def ago(days: int) -> str:
+        return (today - datetime.timedelta(days=days)).isoformat()
+
+    def deadline(kind: str, amount: int, anchor: str) -> dict[str, Any]:
+        return {"kind": kind, "amount": amount, "unit": "days", "counted_from": anchor, "verified": True}
+
+    return {
+        "format_version": 1,
+        "ordinance": {
+            "file_number": DEMO_FILE_NUMBER,
+            "slug": DEMO_FILE_NUMBER.lower(),
+            "title": "Demo: Surveillance technology oversight ordinance (fictional, for training)",
+            "jurisdiction": "Demo City (fictional)",
+            "code_citation": "Demo Code, Chapter 1 (fictional)",
+            "status": Ordinance.Status.IN_EFFECT,
+            "introduced_on": ago(760),
+            "adopted_on": ago(730),
+            "effective_on": ago(700),
+            "author": "Demo Council Member (fictional)",
+            "votes": {"yes": 11, "no": 2, "abstain": 0, "absent": 0},
+            "summary": (
+                "A fictional ordinance for training and demonstration. It is not a law of "
+                "Minneapolis or of any real city.\n\n"
+                "Before a covered department acquires or uses a surveillance technology such "
+                "as drones, license plate readers or gunshot detection, it asks the council "
+                "for approval. Staff review the request, the public has 30 days to comment, "
+                "the hearing is announced at least 10 days ahead, and an approval lasts one "
+                "year unless renewed. Body-worn cameras only need to be disclosed. A department "
+                "that uses a technology in an emergency without approval must report it "
+                "within 14 days."
+            ),
+            "full_text": "",
+            "unverified_note": "",
+            "is_demo": True,
+        },
+        "sources": [],
+        "rules": [
+            {"category": category, "rule": rule, "note": ""}
+            for category, rule in (
+                (Category.DRONES, CategoryRule.Rule.APPROVAL_REQUIRED),
+                (Category.LICENSE_PLATE_READERS, CategoryRule.Rule.APPROVAL_REQUIRED),
+                (Category.GUNSHOT_DETECTION, CategoryRule.Rule.APPROVAL_REQUIRED),
+                (Category.CELL_SITE_SIMULATORS, CategoryRule.Rule.APPROVAL_REQUIRED),
+                (Category.VIDEO_ANALYTICS, CategoryRule.Rule.APPROVAL_REQUIRED),
+                (Category.BODY_WORN_CAMERAS, CategoryRule.Rule.DISCLOSURE_ONLY),
+            )
+        ],
+        "exceptions": [],
+        "steps": [
+            {"kind": "public_comment", "verified": True},
+            {"kind": "hearing", "verified": True},
+            {
+                "kind": "vote",
+                "body": "Demo City Council (fictional)",
+                "seats": 13,
+                "majority": "more_yes_than_no",
+                "verified": True,
+            },
+        ],
+        "deadlines": [
+            deadline("comment_period", 30, "comment_opening"),
+            deadline("hearing_notice", 10, "hearing_notice"),
+            deadline("emergency_report", 14, "emergency_use"),
+            deadline("approval_term", 365, "approval_effective"),
+        ],
+    }
+
 
 DEMO_AGENCIES = [
     {"slug": "demo-fire-department", "name": "Demo Fire Department", "kind": Agency.Kind.FIRE},
@@ -408,6 +377,15 @@ class DemoRequest:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
+# What a demo request says where its own entry is silent, so each can be submitted.
+DEFAULT_DETAILS = {
+    "justification": "The department says this use meets a need its current tools do not (fictional).",
+    "alternatives_considered": "Doing the work by hand, and other vendors' products (fictional).",
+    "data_collected": "Video and still images of what is in view, with times and places (fictional).",
+    "retention": "Kept 30 days unless part of an investigation (fictional).",
+    "sharing": "No outside body (fictional).",
+}
+
 LIAISON_STEPS = {"submit", "withdraw"}
 SYSTEM_STEPS = {"expire"}
 
@@ -432,9 +410,8 @@ def demo_requests(today: datetime.date) -> list[DemoRequest]:
         ]
 
     def decided(hearing: int, outcome: str, yes: int, no: int, **kwargs: Any) -> Step:
-        return Step(
-            "decide", at(hearing, 20), {"outcome": outcome, "votes_yes": yes, "votes_no": no, **kwargs}
-        )
+        """The council's vote on the evening of the hearing; `outcome` names the transition."""
+        return Step(outcome, at(hearing, 20), {"votes_yes": yes, "votes_no": no, **kwargs})
 
     return [
         DemoRequest(
@@ -536,7 +513,7 @@ def demo_requests(today: datetime.date) -> list[DemoRequest]:
             technology="demo-drone",
             created=at(160),
             purpose="Search rivers and lakes for people in the water. " + FICTIONAL,
-            steps=[*to_hearing(155, hearing=95), decided(95, "approved", 11, 2)],
+            steps=[*to_hearing(155, hearing=95), decided(95, "approve", 11, 2)],
             fields={"retention": "Video kept 30 days unless part of an incident report."},
         ),
         DemoRequest(
@@ -558,7 +535,7 @@ def demo_requests(today: datetime.date) -> list[DemoRequest]:
                 *to_hearing(214, hearing=150),
                 decided(
                     150,
-                    "approved_with_conditions",
+                    "approve_with_conditions",
                     8,
                     5,
                     conditions=[
@@ -584,7 +561,7 @@ def demo_requests(today: datetime.date) -> list[DemoRequest]:
                 *to_hearing(295, hearing=235),
                 decided(
                     235,
-                    "denied",
+                    "deny",
                     4,
                     9,
                     summary="The council found that the benefits did not outweigh the costs and "
@@ -620,7 +597,7 @@ def demo_requests(today: datetime.date) -> list[DemoRequest]:
             purpose="Inspect the roofs of city buildings without ladders or lifts. " + FICTIONAL,
             steps=[
                 *to_hearing(555, hearing=495),
-                decided(495, "approved", 12, 1),
+                decided(495, "approve", 12, 1),
                 Step("expire", at(129, 0, 30)),
             ],
         ),
@@ -632,7 +609,7 @@ def demo_requests(today: datetime.date) -> list[DemoRequest]:
             purpose="Fixed plate readers at ramp entrances for ticketless parking. " + FICTIONAL,
             steps=[
                 *to_hearing(395, hearing=335),
-                decided(335, "approved", 10, 3),
+                decided(335, "approve", 10, 3),
                 Step(
                     "revoke",
                     at(30),
@@ -694,15 +671,23 @@ class Command(BaseCommand):
         "demo records, with demo login accounts when DEBUG is on. Safe to run again."
     )
 
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--no-demo",
+            action="store_true",
+            help="Load only the real record: no fictional ordinance, agencies, technologies or requests.",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         self.tally: Counter[tuple[str, bool]] = Counter()
         self.labels: list[str] = []
         with transaction.atomic():
             roles.ensure_groups()
             real = self.load_real_record()
-            demo = self.load_demo_records()
-            liaison, staff = self.workflow_actors()
-            self.load_demo_requests({real.file_number: real, demo.file_number: demo}, liaison, staff)
+            if not options["no_demo"]:
+                demo = self.load_demo_records()
+                liaison, staff = self.workflow_actors()
+                self.load_demo_requests({real.file_number: real, demo.file_number: demo}, liaison, staff)
             logins = self.login_accounts() if settings.DEBUG else []
         self.report(logins)
 
@@ -717,37 +702,22 @@ class Command(BaseCommand):
         self.tally[(label, created)] += 1
         return obj, created
 
+    def load_law(self, data: dict[str, Any]) -> Ordinance:
+        """
+        Load an ordinance from process data unless it is there already: a clerk's later
+        corrections in the admin are the record, and a second run must not undo them.
+        """
+        existing = Ordinance.objects.filter(file_number=data["ordinance"]["file_number"]).first()
+        if "ordinances" not in self.labels:
+            self.labels.append("ordinances")
+        self.tally[("ordinances", existing is None)] += 1
+        if existing is not None:
+            return existing
+        ordinance, _created, _changes = process.load(data, actor_role=roles.Role.SYSTEM, via="file")
+        return ordinance
+
     def load_real_record(self) -> Ordinance:
-        sources = [
-            self.get_or_create("sources", Source, {k: v for k, v in s.items() if k != "url"}, url=s["url"])[0]
-            for s in SOURCES
-        ]
-        ordinance, created = self.get_or_create(
-            "ordinances", Ordinance, REAL_ORDINANCE, file_number=REAL_FILE_NUMBER
-        )
-        if created:
-            ordinance.sources.add(*sources)
-        for category, rule, note in REAL_RULES:
-            self.get_or_create(
-                "category rules",
-                CategoryRule,
-                {"rule": rule, "note": note},
-                ordinance=ordinance,
-                category=category,
-            )
-        for exc in REAL_EXCEPTIONS:
-            self.get_or_create(
-                "statutory exceptions",
-                StatutoryException,
-                {
-                    "title": exc["title"],
-                    "description": exc["description"],
-                    "verified": False,
-                    "verification_note": EXCEPTION_NOTE,
-                },
-                ordinance=ordinance,
-                slug=exc["slug"],
-            )
+        ordinance = self.load_law(json.loads(MINNEAPOLIS_FILE.read_text(encoding="utf-8")))
         for agency in REAL_AGENCIES:
             self.get_or_create("agencies", Agency, {**agency, "is_demo": False}, slug=agency["slug"])
         for tech in REAL_TECHNOLOGIES:
@@ -755,49 +725,7 @@ class Command(BaseCommand):
         return ordinance
 
     def load_demo_records(self) -> Ordinance:
-        today = timezone.localdate()
-        ordinance, _ = self.get_or_create(
-            "ordinances",
-            Ordinance,
-            {
-                "slug": DEMO_FILE_NUMBER.lower(),
-                "title": "Demo: Surveillance technology oversight ordinance (fictional, for training)",
-                "jurisdiction": "Demo City (fictional)",
-                "code_citation": "Demo Code, Chapter 1 (fictional)",
-                "status": Ordinance.Status.IN_EFFECT,
-                "introduced_on": today - datetime.timedelta(days=760),
-                "adopted_on": today - datetime.timedelta(days=730),
-                "effective_on": today - datetime.timedelta(days=700),
-                "author": "Demo Council Member (fictional)",
-                "votes_yes": 11,
-                "votes_no": 2,
-                "votes_abstain": 0,
-                "votes_absent": 0,
-                "summary": (
-                    "A fictional ordinance for training and demonstration. It is not a law of "
-                    "Minneapolis or of any real city.\n\n"
-                    "Before a covered department acquires or uses a surveillance technology such "
-                    "as drones, license plate readers or gunshot detection, it asks the council "
-                    "for approval. Staff review the request, the public has 30 days to comment, "
-                    "the hearing is announced at least 10 days ahead, and an approval lasts one "
-                    "year unless renewed. Body-worn cameras only need to be disclosed. A department "
-                    "that uses a technology in an emergency without approval must report it "
-                    "within 14 days."
-                ),
-                "unverified_note": "Fictional: every fact in this record was invented for demonstration.",
-                "comment_period_days": 30,
-                "hearing_notice_days": 10,
-                "emergency_report_days": 14,
-                "approval_term_days": 365,
-                "deadlines_verified": True,
-                "is_demo": True,
-            },
-            file_number=DEMO_FILE_NUMBER,
-        )
-        for category, rule in DEMO_RULES:
-            self.get_or_create(
-                "category rules", CategoryRule, {"rule": rule}, ordinance=ordinance, category=category
-            )
+        ordinance = self.load_law(demo_process(timezone.localdate()))
         for agency in DEMO_AGENCIES:
             self.get_or_create(
                 "agencies",
@@ -884,7 +812,14 @@ class Command(BaseCommand):
             title=spec.title,
             purpose=spec.purpose,
             is_demo=True,
-            **spec.fields,
+            **{
+                **{
+                    name: DEFAULT_DETAILS[name]
+                    for name in Request.REQUIRED_AT_SUBMISSION[spec.kind]
+                    if name in DEFAULT_DETAILS
+                },
+                **spec.fields,
+            },
         )
         for step in spec.steps:
             actor: User | None = staff
@@ -892,8 +827,7 @@ class Command(BaseCommand):
                 actor = liaison
             elif step.name in SYSTEM_STEPS:
                 actor = None
-            run: Callable[..., Request] = getattr(workflow, step.name)
-            run(request, by=actor, now=step.at, **step.kwargs)
+            workflow.perform(step.name, request, by=actor, now=step.at, **step.kwargs)
         return request
 
     # -- output --------------------------------------------------------------
