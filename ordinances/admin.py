@@ -17,11 +17,12 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from ordinances import roles, workflow
+from ordinances import process, roles, workflow
 from ordinances.admin_forms import (
     ConditionStatusForm,
     NoteForm,
@@ -86,10 +87,23 @@ class StatutoryExceptionInline(admin.StackedInline):
     prepopulated_fields = {"slug": ("title",)}
 
 
+class ProcessStepFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        kinds = [
+            form.cleaned_data.get("kind")
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        if sum(kind in ProcessStep.DECISION_KINDS for kind in kinds) > 1:
+            raise ValidationError("An ordinance decides one way: either a vote or publication, not both.")
+
+
 class ProcessStepInline(admin.TabularInline):
     """The ordinance's review path; which steps it has opens the workflow's rows for them."""
 
     model = ProcessStep
+    formset = ProcessStepFormSet
     extra = 0
     fields = ("kind", "body", "seats", "majority", "verified", "note")
 
@@ -134,6 +148,26 @@ class OrdinanceAdmin(admin.ModelAdmin):
         ("Text", {"fields": ("summary", "full_text", "unverified_note")}),
         ("Sources", {"fields": ("sources", "is_demo")}),
     )
+
+    # Every change to the process (rules, exceptions, steps, deadlines) is kept as the
+    # ordinance's public change history: a snapshot before the save, a diff after it.
+    def save_model(self, request: HttpRequest, obj: Ordinance, form: Any, change: bool) -> None:
+        before = process.snapshot(Ordinance.objects.get(pk=obj.pk)) if change and obj.pk else {}
+        request._process_before = before  # type: ignore[attr-defined]
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        user = request.user
+        process.record_change(
+            Ordinance.objects.get(pk=form.instance.pk),
+            getattr(request, "_process_before", {}),
+            actor_name=(user.get_full_name() or user.get_username())
+            if isinstance(user, get_user_model())
+            else "",
+            actor_role=roles.role_label(user),
+            via="admin",
+        )
 
 
 @admin.register(Agency)

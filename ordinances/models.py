@@ -753,8 +753,8 @@ class Request(models.Model):
                     f"{ordinance.file_number} prohibits {technology.get_category_display().lower()}; "
                     "only an exception request can ask to use it."
                 )
-        if self.exception_id:
-            exception = self.exception
+        exception = self.exception if self.exception_id else None
+        if exception is not None:
             if self.kind != self.Kind.EXCEPTION:
                 errors["exception"] = "Only an exception request relies on a named exception."
             elif ordinance is not None and exception.ordinance_id != ordinance.pk:
@@ -769,8 +769,8 @@ class Request(models.Model):
                 errors["emergency_used_on"] = "The date of emergency use cannot be in the future."
         elif self.emergency_used_on:
             errors["emergency_used_on"] = "Only an emergency-use report gives a date of emergency use."
-        if self.renews_id:
-            renewed = self.renews
+        renewed = self.renews if self.renews_id else None
+        if renewed is not None:
             if self.kind != self.Kind.RENEWAL:
                 errors["renews"] = "Only a renewal renews an earlier request."
             elif renewed.agency_id != self.agency_id or renewed.technology_id != self.technology_id:

@@ -278,13 +278,13 @@ def _schema_errors(data: object) -> list[str]:
         if error.validator == "required" and isinstance(error.instance, dict):
             missing = [name for name in error.validator_value if name not in error.instance]
             messages.extend(
-                ((*_sortable(path), name), f"{_path([*path, name])}: required field is missing")
+                (_sortable([*path, name]), f"{_path([*path, name])}: required field is missing")
                 for name in missing
             )
         elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
             known = error.schema.get("properties", {})
             messages.extend(
-                ((*_sortable(path), name), f"{_path([*path, name])}: unknown field")
+                (_sortable([*path, name]), f"{_path([*path, name])}: unknown field")
                 for name in error.instance
                 if name not in known
             )
@@ -299,8 +299,18 @@ def _schema_errors(data: object) -> list[str]:
     return ordered
 
 
-def _sortable(path: Iterable[Any]) -> tuple[Any, ...]:
-    return tuple((isinstance(part, str), part) for part in path)
+def _sortable(path: list[Any]) -> tuple[tuple[int, int, str], ...]:
+    """A sort key that lists errors in file order: sections as the format orders them, items by index."""
+    top = ["format_version", "ordinance", *(section.name for section in SECTIONS)]
+    key = []
+    for depth, part in enumerate(path):
+        if isinstance(part, int):
+            key.append((0, part, ""))
+        elif depth == 0 and part in top:
+            key.append((1, top.index(part), part))
+        else:
+            key.append((1, len(top), str(part)))
+    return tuple(key)
 
 
 def _path(parts: Iterable[Any]) -> str:

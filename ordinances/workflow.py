@@ -61,7 +61,7 @@ ALL_KINDS = REVIEWED_KINDS + EMERGENCY_KINDS
 
 # Where a request stands once a step of its ordinance's path has been taken. Steps not
 # listed (a community meeting) are recorded without moving the request.
-STEP_STATE = {
+STEP_STATE: dict[str, str] = {
     Step.ADVISORY_REVIEW: S.ADVISED,
     Step.PUBLIC_COMMENT: S.PUBLIC_COMMENT,
     Step.HEARING: S.HEARING_SCHEDULED,
@@ -485,7 +485,7 @@ def path_transitions(ordinance: Ordinance) -> list[Transition]:
     """The rows a reviewed request under `ordinance` can go through, in the order of its path."""
     steps = {step.kind for step in ordinance.steps.all()}
     rows = [t for t in TRANSITIONS.values() if t.step is None or t.step in steps]
-    order = {kind: i for i, kind in enumerate(ProcessStep.ORDER)}
+    order: dict[str, int] = {kind: i for i, kind in enumerate(ProcessStep.ORDER)}
     # Keep the table's order, except that a law's steps follow the order the law takes them in.
     return sorted(
         rows, key=lambda t: (order.get(t.step, -1) if t.step else -1, list(TRANSITIONS).index(t.name))
@@ -515,7 +515,8 @@ def _actor_fields(user: Actor, role: str) -> dict[str, Any]:
     if user is None:
         return {"actor": None, "actor_name": "", "actor_role": Role.SYSTEM}
     # The public record names a person, not a login.
-    return {"actor": user, "actor_name": user.get_full_name() or user.get_username(), "actor_role": role}
+    full_name = user.get_full_name() if isinstance(user, User) else ""
+    return {"actor": user, "actor_name": full_name or user.get_username(), "actor_role": role}
 
 
 def _record(

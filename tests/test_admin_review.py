@@ -771,3 +771,71 @@ def test_every_registered_admin_page_renders_for_a_superuser(client, make_reques
         assert client.get(reverse(f"{name}_change", args=[obj.pk])).status_code == 200, model
         expected_add = 403 if model in written_by_the_workflow else 200
         assert client.get(reverse(f"{name}_add")).status_code == expected_add, model
+
+
+# ---------------------------------------------------------------------------
+# "Save and submit": the typed text is never lost
+# ---------------------------------------------------------------------------
+
+COMPLETE = {
+    "justification": "Searches by boat take hours.",
+    "alternatives_considered": "Boats and divers.",
+    "data_collected": "Video of the river.",
+    "retention": "30 days.",
+    "sharing": "No outside body.",
+}
+
+
+def test_the_change_page_offers_submit_as_a_button_that_saves_the_form_first(client, liaison_a, make_request):
+    draft = make_request("draft")
+    client.force_login(liaison_a)
+
+    response = client.get(change_url(draft))
+
+    assert b'form="request_form" name="_save_and_transition" value="submit"' in response.content
+
+
+def test_save_and_submit_saves_the_typed_text_then_submits(client, liaison_a, make_request):
+    draft = make_request("draft")
+    client.force_login(liaison_a)
+
+    data = agency_form_data(draft, title="Typed just now", **COMPLETE, _save_and_transition="submit")
+    response = client.post(change_url(draft), data)
+
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert (draft.title, draft.status) == ("Typed just now", Request.Status.SUBMITTED)
+
+
+def test_a_refused_save_and_submit_keeps_the_typed_text_and_says_why(client, liaison_a, make_request):
+    draft = make_request("draft")
+    client.force_login(liaison_a)
+
+    data = agency_form_data(draft, title="Typed just now", _save_and_transition="submit")
+    response = client.post(change_url(draft), data)
+
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert (draft.title, draft.status) == ("Typed just now", Request.Status.DRAFT)
+    assert any("must fill this in" in m for m in messages_of(response))
+    assert any("were saved, but it was not submitted" in m for m in messages_of(response))
+
+
+def test_adding_a_document_writes_it_on_the_record(client, liaison_a, make_request):
+    returned = make_request("returned")
+    client.force_login(liaison_a)
+
+    data = agency_form_data(returned, **COMPLETE)
+    data.update(
+        {
+            "attachments-TOTAL_FORMS": "1",
+            "attachments-0-title": "Use policy",
+            "attachments-0-url": "https://example.org/policy.pdf",
+        }
+    )
+    response = client.post(change_url(returned), data)
+
+    assert response.status_code == 302
+    event = returned.events.get(action=Event.Action.DOCUMENT_ADDED)
+    assert event.data["title"] == "Use policy"
+    assert event.is_public

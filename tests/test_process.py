@@ -542,6 +542,18 @@ def test_load_process_refuses_a_file_missing_a_required_key_naming_it():
     assert nothing_written()
 
 
+def test_validate_lists_every_schema_error_in_file_order():
+    data = law("oakland")
+    del data["ordinance"]["summary"]
+    data["ordinance"]["status"] = "gone"
+    data["deadlines"][0]["unit"] = "weeks"
+    data["rules"][0]["rule"] = "maybe"
+
+    paths = [message.split(": ")[0] for message in process.validate(data)]
+
+    assert paths == ["ordinance.status", "ordinance.summary", "rules[0].rule", "deadlines[0].unit"]
+
+
 @pytest.mark.django_db
 def test_load_process_refuses_an_unknown_field_naming_it():
     data = law("seattle")
@@ -751,9 +763,7 @@ def test_load_process_prints_every_error_of_every_file_and_loads_none_of_them(tm
 
 
 @pytest.mark.django_db
-def test_load_process_writes_nothing_when_a_later_file_is_refused_by_the_database(
-    tmp_path,
-):
+def test_load_process_writes_nothing_when_a_later_file_is_refused_by_the_database(tmp_path):
     clash = law("oakland")
     clash["ordinance"]["slug"] = "seattle-125376"
     bad = write(tmp_path, "clash.json", clash)
