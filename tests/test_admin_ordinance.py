@@ -23,7 +23,7 @@ def form_data(response) -> dict[str, Any]:
     """What the change form would post unchanged: the main form and every inline, as shown."""
     data: dict[str, Any] = {}
     form = response.context["adminform"].form
-    for name, field in form.fields.items():
+    for name in form.fields:
         value = form[name].value()
         if value is None or value is False:
             continue
