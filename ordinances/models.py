@@ -364,13 +364,18 @@ class Deadline(models.Model):
         if self.counted_from == self.Anchor.FIXED_DAY:
             if self.month is None or not 1 <= self.month <= 12:
                 errors["month"] = "Enter the month of the fixed day, 1 to 12."
-            elif self.day is None or not 1 <= self.day <= calendar.monthrange(2001, self.month)[1]:
+            # 2000 was a leap year: 29 February is a day that exists (other years clamp to the 28th).
+            if self.day is None or not 1 <= self.day <= calendar.monthrange(2000, self.month or 1)[1]:
                 errors["day"] = "Enter a day that exists in that month."
+            if self.amount is not None:
+                errors["amount"] = "A fixed day each year has no amount; leave it blank."
         else:
             if self.amount is None:
                 errors["amount"] = "Enter how many days or months."
-            if self.month is not None or self.day is not None:
-                errors["month"] = "Only a fixed day each year has a month and day."
+            if self.month is not None:
+                errors["month"] = "Only a fixed day each year has a month."
+            if self.day is not None:
+                errors["day"] = "Only a fixed day each year has a day."
         if errors:
             raise ValidationError(errors)
 

@@ -384,20 +384,20 @@ def _decision_errors(steps: list[Mapping[str, Any]]) -> list[str]:
 def _exception_category_errors(
     rules: list[Mapping[str, Any]], exceptions: list[Mapping[str, Any]]
 ) -> list[str]:
-    # An exception is to a rule: for a category the ordinance names, or any under "every other".
-    categories = {rule["category"] for rule in rules}
+    # An exception is to a prohibition: a request relying on it must be an exception request,
+    # and those exist only where the ordinance's own rule for the category prohibits it.
+    prohibited = {rule["category"] for rule in rules if rule.get("rule") == "prohibited"}
     errors = []
     for index, exception in enumerate(exceptions):
         category = exception.get("category", "")
-        if not categories:
+        if not prohibited:
             errors.append(
-                f"exceptions[{index}].category: the ordinance has no rules, so there is nothing to except from"
+                f"exceptions[{index}].category: the ordinance prohibits nothing, so there is nothing to except from"
             )
-        elif category and category not in categories and EVERY_OTHER_CATEGORY not in categories:
+        elif category and category not in prohibited and EVERY_OTHER_CATEGORY not in prohibited:
             errors.append(
-                f"exceptions[{index}].category: {category!r} has no rule in this ordinance "
-                f"(its rules cover {', '.join(sorted(categories))}); add a rule for it or for "
-                f"{EVERY_OTHER_CATEGORY!r}"
+                f"exceptions[{index}].category: {category!r} is not prohibited by this ordinance "
+                f"(it prohibits {', '.join(sorted(prohibited))}); an exception is to a prohibition"
             )
     return errors
 

@@ -364,7 +364,7 @@ def test_an_ordinance_entered_by_hand_dumps_to_a_file_that_loads_back_unchanged(
         votes_no=2,
         summary="Résumé for residents: “quoted”.",
     )
-    ordinance.rules.create(category=Category.DRONES, rule=CategoryRule.Rule.APPROVAL_REQUIRED)
+    ordinance.rules.create(category=Category.DRONES, rule=CategoryRule.Rule.PROHIBITED)
     ordinance.exceptions.create(slug="search", title="Search and rescue", category=Category.DRONES)
     ordinance.steps.create(kind=ProcessStep.Kind.HEARING)
     ordinance.steps.create(kind=ProcessStep.Kind.VOTE, body="Council", seats=7, majority="majority_of_seats")
@@ -598,22 +598,32 @@ def test_load_process_refuses_a_file_with_no_decision_step():
 
 
 @pytest.mark.django_db
-def test_load_process_refuses_an_exception_for_a_category_the_ordinance_has_no_rule_for():
+def test_load_process_refuses_an_exception_for_a_category_the_ordinance_does_not_prohibit():
     data = law("minneapolis")
     data["exceptions"][1]["category"] = "drones"
 
     messages = refused(data)
 
     assert len(messages) == 1
-    assert messages[0].startswith("exceptions[1].category: 'drones' has no rule in this ordinance")
+    assert messages[0].startswith("exceptions[1].category: 'drones' is not prohibited by this ordinance")
     assert nothing_written()
 
 
-def test_an_exception_for_any_category_is_accepted_under_a_rule_for_every_other_category():
+def test_an_exception_for_any_category_is_accepted_under_a_prohibition_of_every_other_category():
     data = law("seattle")
+    data["rules"] = [{"category": "every_other", "rule": "prohibited", "note": ""}]
     data["exceptions"] = [{"slug": "drills", "title": "Training drills", "category": "drones"}]
 
     assert process.validate(data) == []
+
+
+def test_load_process_refuses_an_exception_to_an_approval_rule():
+    data = law("seattle")
+    data["exceptions"] = [{"slug": "drills", "title": "Training drills", "category": "drones"}]
+
+    assert process.validate(data) == [
+        "exceptions[0].category: the ordinance prohibits nothing, so there is nothing to except from"
+    ]
 
 
 @pytest.mark.django_db
@@ -816,3 +826,26 @@ def test_dump_process_keeps_non_ascii_text_as_is():
 def test_dump_process_refuses_an_unknown_slug():
     with pytest.raises(CommandError, match="No ordinance has the slug 'no-such-law'"):
         call_command("dump_process", "no-such-law", stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_load_process_refuses_an_amount_on_a_fixed_day_deadline():
+    data = law("oakland")
+    index = index_of(data["deadlines"], "kind", "annual_report")
+    data["deadlines"][index]["amount"] = 30
+
+    assert refused(data) == [
+        f"deadlines[{index}].amount: A fixed day each year has no amount; leave it blank."
+    ]
+    assert nothing_written()
+
+
+def test_a_fixed_day_on_29_february_is_accepted_and_falls_on_the_28th_in_other_years():
+    data = law("oakland")
+    index = index_of(data["deadlines"], "kind", "annual_report")
+    data["deadlines"][index].update(month=2, day=29)
+
+    assert process.validate(data) == []
+    row = Deadline(kind="annual_report", counted_from="fixed_day", month=2, day=29)
+    assert deadlines.row_due_on(row, D(2027, 1, 10)) == D(2027, 2, 28)
+    assert deadlines.row_due_on(row, D(2028, 1, 10)) == D(2028, 2, 29)
