@@ -149,11 +149,18 @@ class Builder:
             title="Benchmark surveillance ordinance",
             status=Ordinance.Status.IN_EFFECT,
             summary="The ordinance every benchmark request is made under.",
-            comment_period_days=30,
-            hearing_notice_days=10,
-            emergency_report_days=14,
-            approval_term_days=365,
         )
+        for kind in ("public_comment", "hearing"):
+            self.ordinance.steps.create(kind=kind)
+        self.ordinance.steps.create(kind="vote", body="Bench council", seats=13, majority="more_yes_than_no")
+        for kind, amount, anchor in (
+            ("comment_period", 30, "comment_opening"),
+            ("hearing_notice", 10, "hearing_notice"),
+            ("emergency_report", 14, "emergency_use"),
+            ("approval_term", 365, "approval_effective"),
+        ):
+            self.ordinance.deadlines.create(kind=kind, amount=amount, counted_from=anchor)
+        self.prohibited = {Category.FACIAL_RECOGNITION, Category.PREDICTIVE_POLICING}
         strict = {
             Category.FACIAL_RECOGNITION: CategoryRule.Rule.PROHIBITED,
             Category.PREDICTIVE_POLICING: CategoryRule.Rule.PROHIBITED,
@@ -273,10 +280,22 @@ class Builder:
 
         agency = self.hub_agency if i % 4 == 0 else self.agencies[i % len(self.agencies)]
         technology = self.hub_technology if i % 3 == 0 else self.technologies[i % len(self.technologies)]
-        now = timezone.now() - datetime.timedelta(minutes=5000 - i)
+        # Each request's history starts 60 days back, so comment has closed and the hearing
+        # has taken place by the time its decision is recorded.
+        now = timezone.now() - datetime.timedelta(days=60, minutes=5000 - i)
+
+        def at(days: int) -> datetime.datetime:
+            return now + datetime.timedelta(days=days)
+
         step = i % 10
-        fields: dict[str, Any] = {}
-        kind = Request.Kind.APPROVAL
+        fields: dict[str, Any] = {
+            "justification": "Benchmark.",
+            "alternatives_considered": "None.",
+            "data_collected": "Video.",
+            "retention": "30 days.",
+            "sharing": "No one.",
+        }
+        kind = Request.Kind.EXCEPTION if technology.category in self.prohibited else Request.Kind.APPROVAL
         if step == 9 and i % 20 == 19:
             kind = Request.Kind.EMERGENCY_REPORT
             fields["emergency_used_on"] = timezone.localdate(now) - datetime.timedelta(days=2)
@@ -295,43 +314,43 @@ class Builder:
         if step == 4:
             return  # stays a draft: not public, but still in the tables the pages filter
         liaison, staff = self.liaison, self.staff
-        workflow.submit(request, by=liaison, now=now)
+        workflow.perform("submit", request, by=liaison, now=now)
         if step <= 2:
             return
-        workflow.begin_review(request, by=staff, now=now)
+        workflow.perform("begin_review", request, by=staff, now=now)
         if kind == Request.Kind.EMERGENCY_REPORT:
-            workflow.accept_report(request, by=staff, now=now)
+            workflow.perform("accept_report", request, by=staff, now=now)
             return
         if step == 3:
             workflow.add_note(request, by=staff, note=f"Public note on request {i}.", public=True)
             return
-        workflow.open_comment_period(request, by=staff, now=now)
+        workflow.perform("open_comment_period", request, by=staff, now=now)
         if step == 5:
             return
-        workflow.schedule_hearing(request, by=staff, hearing_at=now + datetime.timedelta(days=45), now=now)
+        workflow.perform("schedule_hearing", request, by=staff, hearing_at=at(42), now=at(31))
         if step == 6:
             return
         if step == 7:
-            workflow.decide(request, by=staff, outcome="approved", votes_yes=9, votes_no=3, now=now)
+            workflow.perform("approve", request, by=staff, votes_yes=9, votes_no=3, now=at(43))
         elif step == 8:
-            workflow.decide(
+            workflow.perform(
+                "approve_with_conditions",
                 request,
                 by=staff,
-                outcome="approved_with_conditions",
                 votes_yes=8,
                 votes_no=4,
                 conditions=[workflow.ConditionInput("Publish an annual report", datetime.date(2030, 1, 1))],
-                now=now,
+                now=at(43),
             )
         else:
-            workflow.decide(
+            workflow.perform(
+                "deny",
                 request,
                 by=staff,
-                outcome="denied",
                 votes_yes=2,
                 votes_no=10,
                 summary="Benefits do not outweigh costs.",
-                now=now,
+                now=at(43),
             )
 
     def _grow_timeline(self, events: int) -> None:
@@ -347,9 +366,14 @@ class Builder:
                 ordinance=self.ordinance,
                 title="Benchmark request with a long timeline",
                 purpose="Measure the timeline.",
+                justification="Benchmark.",
+                alternatives_considered="None.",
+                data_collected="Video.",
+                retention="30 days.",
+                sharing="No one.",
             )
-            workflow.submit(self.timeline_request, by=self.liaison)
-            workflow.begin_review(self.timeline_request, by=self.staff)
+            workflow.perform("submit", self.timeline_request, by=self.liaison)
+            workflow.perform("begin_review", self.timeline_request, by=self.staff)
         while self.timeline_events < events:
             workflow.add_note(
                 self.timeline_request,

@@ -221,3 +221,17 @@ def test_a_demo_ordinance_governs_demo_uses(client, agency_a, drone, ordinance):
     content = client.get(agency_a.get_absolute_url()).content.decode()
     # A demo row, governed by the demo ordinance, in the page's demo section only.
     assert "Not approved" in content.split('id="demo-heading"', 1)[1]
+
+
+def test_a_request_page_renders_the_decision_facts_from_the_structured_timeline(client, make_request):
+    approved = make_request("approved_with_conditions")
+    event = approved.events.get(action="approve_with_conditions")
+
+    response = client.get(approved.get_absolute_url())
+
+    page = response.content.decode()
+    assert "Approved with conditions" in page
+    assert "Test City Council voted 9–3 (13 seats) on " + event.data["decided_on"] in page
+    assert f"In effect from {event.data['effective_on']} until {event.data['expires_on']}" in page
+    assert "Condition: Publish an annual report (due 2030-01-01)" in page
+    assert "Public hearing on " in page
