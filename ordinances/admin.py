@@ -16,7 +16,7 @@ from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -244,7 +244,7 @@ class AttachmentInline(admin.TabularInline):
             obj is not None
             and super().has_delete_permission(request, obj)
             and self._agency_may_edit(request, obj)
-            and obj.status == Request.Status.DRAFT
+            and not obj.is_public
         )
 
 
@@ -370,9 +370,7 @@ class RequestAdmin(admin.ModelAdmin):
         if db_field.name == "agency":
             kwargs["queryset"] = Agency.objects.filter(pk__in=agency_ids)
         elif db_field.name == "renews":
-            kwargs["queryset"] = Request.objects.filter(agency_id__in=agency_ids).exclude(
-                status=Request.Status.DRAFT
-            )
+            kwargs["queryset"] = Request.objects.renewable().filter(agency_id__in=agency_ids)
         elif db_field.name == "exception":
             kwargs["queryset"] = StatutoryException.objects.select_related("ordinance")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -390,7 +388,7 @@ class RequestAdmin(admin.ModelAdmin):
 
     def view_on_site(self, obj: Request) -> str | None:
         # Drafts are not on the public site.
-        return None if obj.status == Request.Status.DRAFT else obj.get_absolute_url()
+        return obj.get_absolute_url() if obj.is_public else None
 
     # -- saving through the workflow ---------------------------------------
 
@@ -491,11 +489,7 @@ class RequestAdmin(admin.ModelAdmin):
 
     def review_context(self, request: HttpRequest, obj: Request) -> dict[str, Any]:
         user = request.user
-        is_reviewer = roles.is_staff_reviewer(user) or roles.in_group(user, roles.CLERKS)
-        events = obj.events.select_related("actor").order_by("created_at", "pk")
-        if not is_reviewer:
-            # Agencies see the public record and their own drafting steps, not staff's internal notes.
-            events = events.filter(Q(is_public=True) | ~Q(actor_role=roles.Role.STAFF))
+        events = obj.events.seen_in_workspace_by(user).select_related("actor").order_by("created_at", "pk")
         decision = Decision.objects.filter(request=obj).prefetch_related("conditions").first()
         can_review = roles.is_staff_reviewer(user)
         editable = workflow.agency_may_edit(obj, user)

@@ -558,9 +558,10 @@ class RequestQuerySet(models.QuerySet["Request"]):
 
     def visible_to(self, user: AnyUser) -> RequestQuerySet:
         """Public requests, plus the drafts of the agencies the user is liaison for."""
-        if not user.is_authenticated:
+        agency_ids = roles.liaison_agency_ids(user)
+        if not agency_ids:
             return self.public()
-        return self.filter(~Q(status=Request.Status.DRAFT) | Q(agency__liaisons=user)).distinct()
+        return self.filter(~Q(status=Request.Status.DRAFT) | Q(agency_id__in=agency_ids))
 
     def in_workspace_of(self, user: AnyUser) -> RequestQuerySet:
         """
@@ -579,6 +580,10 @@ class RequestQuerySet(models.QuerySet["Request"]):
 
     def pending(self) -> RequestQuerySet:
         return self.filter(status__in=Request.PENDING)
+
+    def renewable(self) -> RequestQuerySet:
+        """What a renewal may renew: approvals, current or expired."""
+        return self.filter(status__in=Request.RENEWABLE_STATES)
 
     def for_list(self) -> RequestQuerySet:
         return self.select_related("agency", "technology", "ordinance", "decision")
@@ -813,6 +818,16 @@ class Request(models.Model):
     def is_editable(self) -> bool:
         return self.status in self.EDITABLE_STATES
 
+    @property
+    def is_public(self) -> bool:
+        """Submitted at least once; see `RequestQuerySet.public`."""
+        return self.status != self.Status.DRAFT
+
+    @property
+    def tone(self) -> str:
+        """How a status reads at a glance: ok, bad, muted or pending (colour only adds to the words)."""
+        return STATUS_TONES.get(self.status, "pending")
+
     def is_active_approval(self, today: datetime.date | None = None) -> bool:
         """Approved (or its policy published), in effect and not yet past its expiry date."""
         if self.status not in self.ACTIVE_STATES:
@@ -837,6 +852,20 @@ class Request(models.Model):
             return False
         reported = timezone.localdate(self.submitted_at) if self.submitted_at else timezone.localdate()
         return reported > due
+
+
+STATUS_TONES: dict[str, str] = {
+    Request.Status.APPROVED: "ok",
+    Request.Status.APPROVED_WITH_CONDITIONS: "ok",
+    Request.Status.ACCEPTED: "ok",
+    Request.Status.PUBLISHED: "ok",
+    Request.Status.DENIED: "bad",
+    Request.Status.REVOKED: "bad",
+    Request.Status.REFERRED: "bad",
+    Request.Status.WITHDRAWN: "muted",
+    Request.Status.EXPIRED: "muted",
+    Request.Status.DRAFT: "muted",
+}
 
 
 class Decision(models.Model):
@@ -939,6 +968,15 @@ class Attachment(models.Model):
 class EventQuerySet(models.QuerySet["Event"]):
     def public(self) -> EventQuerySet:
         return self.filter(is_public=True)
+
+    def seen_in_workspace_by(self, user: AnyUser) -> EventQuerySet:
+        """
+        What a request's timeline shows in the admin: everything to reviewers and clerks;
+        to an agency the public record and its own drafting steps, not staff's internal notes.
+        """
+        if roles.is_staff_reviewer(user) or roles.in_group(user, roles.CLERKS):
+            return self
+        return self.filter(Q(is_public=True) | ~Q(actor_role=roles.Role.STAFF))
 
     def update(self, **kwargs: object) -> int:
         raise TypeError("Events are append-only; they cannot be updated.")

@@ -91,7 +91,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_safe
 def ordinance_list(request: HttpRequest) -> HttpResponse:
     queryset = Ordinance.objects.annotate(
-        request_count=Count("requests", filter=~Q(requests__status="draft"))
+        request_count=count_where(Request.objects.public().filter(ordinance=OuterRef("pk")))
     ).order_by("-adopted_on", "file_number")
     return _list(request, "ordinances/ordinance_list.html", filters.OrdinanceFilter, queryset)
 

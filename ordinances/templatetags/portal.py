@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from ordinances.board import BoardEntry, StatusCode
-from ordinances.models import Condition, Request
+from ordinances.models import STATUS_TONES, Condition, Request
 
 register = template.Library()
 
@@ -41,19 +41,8 @@ def page_url(context: template.Context, number: int) -> str:
 
 @register.filter
 def status_class(status: str) -> str:
-    """A CSS modifier for a request status badge."""
-    groups = {
-        "approved": "ok",
-        "approved_with_conditions": "ok",
-        "accepted": "ok",
-        "denied": "bad",
-        "revoked": "bad",
-        "referred": "bad",
-        "withdrawn": "muted",
-        "expired": "muted",
-        "draft": "muted",
-    }
-    return groups.get(status, "pending")
+    """A CSS modifier for a request status badge (the tones live on the model)."""
+    return STATUS_TONES.get(status, "pending")
 
 
 # The words for each status code of the status board (`ordinances.board.StatusCode`).
