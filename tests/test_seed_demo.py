@@ -420,3 +420,21 @@ def test_seed_demo_adds_sources_only_once_even_if_they_exist_already(db):
     Source.objects.create(url=url, title="Already here", publisher="CBS Minnesota")
     seed()
     assert Source.objects.filter(url=url).count() == 1
+
+
+def test_seed_demo_without_demo_loads_only_the_real_record(db):
+    seed(no_demo=True)
+
+    assert list(Ordinance.objects.values_list("file_number", flat=True)) == ["2020-00681"]
+    assert not Agency.objects.filter(is_demo=True).exists()
+    assert not Technology.objects.filter(is_demo=True).exists()
+    assert not Request.objects.exists()
+
+
+def test_seed_demo_records_the_minneapolis_file_as_the_first_change_of_its_history(db):
+    seed()
+
+    (change,) = Ordinance.objects.get(file_number="2020-00681").changes.all()
+    assert change.via == "file"
+    (vote,) = [item for item in change.changes if item["path"] == "steps.vote"]
+    assert (vote["old"], vote["new"]["seats"]) == (None, 13)

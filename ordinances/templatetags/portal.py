@@ -138,3 +138,17 @@ def condition_status_label(code: str) -> str:
 @register.filter
 def request_field_labels(names: list[str]) -> list[str]:
     return [Request.field_label(name).lower() for name in names or []]
+
+
+@register.filter
+def change_value(value: object) -> str:
+    """A value from an ordinance's change history as stored: codes, numbers, dates, text."""
+    if isinstance(value, dict):
+        return "; ".join(
+            f"{key}: {change_value(item)}" for key, item in value.items() if item not in ("", None)
+        )
+    if isinstance(value, list):
+        return ", ".join(change_value(item) for item in value)
+    if value is True or value is False:
+        return "yes" if value else "no"
+    return "—" if value in ("", None) else str(value)
