@@ -133,6 +133,9 @@ class Transition:
     inputs: tuple[Input, ...] = ()
     # The step of the ordinance's process this row carries out, if any.
     step: str | None = None
+    # A row that finishes a step another row began (the advisory opinion): shown only for
+    # ordinances with that step; the state it runs from is reachable only through it.
+    part_of: str | None = None
     public: bool = True
 
     @property
@@ -222,6 +225,7 @@ TRANSITIONS: dict[str, Transition] = {
                 Input("opinion", "choice", "The advisory body", required=True, choices=Opinion.choices),
                 NOTE,
             ),
+            part_of=Step.ADVISORY_REVIEW,
         ),
         Transition(
             "proceed_after_silence",
@@ -232,6 +236,7 @@ TRANSITIONS: dict[str, Transition] = {
             REVIEWED_KINDS,
             "Where the ordinance allows it, staff go on once the advisory body has let its time to respond pass.",
             inputs=(NOTE,),
+            part_of=Step.ADVISORY_REVIEW,
         ),
         Transition(
             "record_community_meeting",
@@ -482,14 +487,9 @@ def available_transitions(request: Request, user: Actor) -> list[Transition]:
 
 
 def path_transitions(ordinance: Ordinance) -> list[Transition]:
-    """The rows a reviewed request under `ordinance` can go through, in the order of its path."""
+    """The rows a request under `ordinance` can go through; the table lists them in path order."""
     steps = {step.kind for step in ordinance.steps.all()}
-    rows = [t for t in TRANSITIONS.values() if t.step is None or t.step in steps]
-    order: dict[str, int] = {kind: i for i, kind in enumerate(ProcessStep.ORDER)}
-    # Keep the table's order, except that a law's steps follow the order the law takes them in.
-    return sorted(
-        rows, key=lambda t: (order.get(t.step, -1) if t.step else -1, list(TRANSITIONS).index(t.name))
-    )
+    return [t for t in TRANSITIONS.values() if (t.step or t.part_of) in (None, *steps)]
 
 
 # ---------------------------------------------------------------------------
@@ -776,12 +776,26 @@ def _decision_date(
         errors["decided_on"] = (
             f"The request was submitted on {submitted.isoformat()}; it cannot be decided before."
         )
-    if (
-        r.ordinance.step(Step.COMMUNITY_MEETING)
-        and not r.events.filter(action=A.RECORD_COMMUNITY_MEETING).exists()
-    ):
-        raise TransitionRefused(
-            f"{r.ordinance.file_number} requires a community meeting before the decision; record it first."
+    if r.ordinance.step(Step.COMMUNITY_MEETING):
+        meetings = r.events.filter(action=A.RECORD_COMMUNITY_MEETING)
+        if not meetings.exists():
+            raise TransitionRefused(
+                f"{r.ordinance.file_number} requires a community meeting before the decision; record it first."
+            )
+        held = min(datetime.date.fromisoformat(m.data["held_on"]) for m in meetings)
+        if decided < held:
+            errors["decided_on"] = (
+                f"The community meeting was held on {held.isoformat()}; the decision cannot be dated before it."
+            )
+    advised = (
+        r.events.filter(action__in=(A.RECORD_ADVISORY_OPINION, A.PROCEED_AFTER_SILENCE))
+        .order_by("-created_at")
+        .first()
+    )
+    if advised is not None and decided < timezone.localdate(advised.created_at):
+        errors["decided_on"] = (
+            f"The advisory review ended on {timezone.localdate(advised.created_at).isoformat()}; "
+            "the decision cannot be dated before it."
         )
     return decided
 

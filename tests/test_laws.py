@@ -350,3 +350,17 @@ def test_every_shipped_law_is_in_force_for_an_agency_it_covers():
     assert Agency.objects.count() == 0  # the files carry laws, never agencies
     for name in ("minneapolis", "seattle", "oakland", "san-francisco", "new-york", "boston"):
         assert load(name).status in Ordinance.IN_FORCE, name
+
+
+def test_each_laws_path_lists_only_the_rows_its_steps_open():
+    names = {
+        law: [t.name for t in workflow.path_transitions(load(law))]
+        for law in ("minneapolis", "new-york", "oakland")
+    }
+
+    assert "record_advisory_opinion" not in names["minneapolis"]
+    assert "open_comment_period" not in names["minneapolis"]
+    assert {"open_comment_period", "publish_policy"} <= set(names["new-york"])
+    assert "approve" not in names["new-york"]
+    assert names["oakland"].index("refer_to_advisory") < names["oakland"].index("schedule_hearing")
+    assert names["oakland"].index("schedule_hearing") < names["oakland"].index("approve")
