@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import calendar
 import datetime
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -692,17 +692,6 @@ class Request(models.Model):
     renews = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="renewals"
     )
-    # Not a column: the inventory row for this request's agency and technology, if any,
-    # joined on both fields so a use's requests prefetch in one query.
-    use = models.ForeignObject(
-        TechnologyUse,
-        on_delete=models.DO_NOTHING,
-        from_fields=["agency", "technology"],
-        to_fields=["agency", "technology"],
-        related_name="requests",
-        null=True,
-        editable=False,
-    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
     )
@@ -731,10 +720,6 @@ class Request(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("ordinances:request_detail", args=[self.reference])
-
-    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
-        # `use` is a join on agency and technology, not a value anyone enters.
-        super().clean_fields(exclude={*(exclude or ()), "use"})
 
     def clean(self) -> None:
         """The request must be coherent with the law it names and the record it builds on."""
