@@ -1044,10 +1044,7 @@ class Event(models.Model):
 
     @property
     def actor_role_label(self) -> str:
-        try:
-            return roles.Role(self.actor_role).label
-        except ValueError:
-            return self.actor_role
+        return roles.label_of(self.actor_role)
 
     @property
     def changes_status(self) -> bool:
@@ -1092,7 +1089,4 @@ class OrdinanceChange(models.Model):
 
     @property
     def actor_role_label(self) -> str:
-        try:
-            return roles.Role(self.actor_role).label
-        except ValueError:
-            return self.actor_role
+        return roles.label_of(self.actor_role)

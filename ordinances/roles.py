@@ -41,6 +41,14 @@ class Role(enum.StrEnum):
         return ROLE_LABELS[self]
 
 
+def label_of(code: str) -> str:
+    """The words for a role code stored on a record; an unknown code is shown as stored."""
+    try:
+        return Role(code).label
+    except ValueError:
+        return code
+
+
 ROLE_LABELS = {
     Role.PUBLIC: "Public",
     Role.LIAISON: "Agency liaison",
