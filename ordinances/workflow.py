@@ -812,7 +812,7 @@ def _vote_handler(outcome: str) -> Handler:
         decided_on: datetime.date | None = None,
         effective_on: datetime.date | None = None,
         expires_on: datetime.date | None = None,
-        conditions: Sequence[ConditionInput] = (),
+        conditions: Sequence[ConditionInput] | None = (),
         summary: str = "",
     ) -> tuple[list[str], dict[str, Any]]:
         step = r.ordinance.step(Step.VOTE)
@@ -844,7 +844,7 @@ def _vote_handler(outcome: str) -> Handler:
                 errors["votes_yes"] = (
                     f"{yes} yes and {no} no meet the majority an approval needs; record an approval instead."
                 )
-        conditions = [c for c in conditions if c.text.strip()]
+        conditions = [c for c in conditions or () if c.text.strip()]
         effective = expires = None
         if outcome == Decision.Outcome.DENIED:
             if not summary.strip():
