@@ -136,6 +136,8 @@ class Transition:
     # A row that finishes a step another row began (the advisory opinion): shown only for
     # ordinances with that step; the state it runs from is reachable only through it.
     part_of: str | None = None
+    # A deadline row the ordinance must set for this row to apply (going on after silence).
+    needs_deadline: str | None = None
     public: bool = True
 
     @property
@@ -237,6 +239,7 @@ TRANSITIONS: dict[str, Transition] = {
             "Where the ordinance allows it, staff go on once the advisory body has let its time to respond pass.",
             inputs=(NOTE,),
             part_of=Step.ADVISORY_REVIEW,
+            needs_deadline=Deadline.Kind.ADVISORY_SILENCE,
         ),
         Transition(
             "record_community_meeting",
@@ -385,6 +388,7 @@ NOT_PERMITTED = "You are not allowed to {action} this request."
 WRONG_STATE = "{reference} is {state}; “{action}” is possible only when it is {allowed}."
 WRONG_KIND = "“{action}” does not apply to requests of this kind ({kind})."
 NO_SUCH_STEP = "{ordinance} has no {step} step, so “{action}” does not apply to its requests."
+NO_SUCH_DEADLINE = "{ordinance} sets no {deadline}, so “{action}” does not apply to its requests."
 OUT_OF_ORDER = "{reference} is {state}; under {ordinance}, “{action}” comes when it is {expected}."
 REASON_REQUIRED = "Give a reason; it becomes part of the public record."
 REQUIRED = "This is required."
@@ -457,6 +461,14 @@ def refusal(transition: Transition, request: Request, user: Actor) -> Transition
                 allowed=" or ".join(S(s).label.lower() for s in transition.sources),
             )
         )
+    if transition.needs_deadline and request.ordinance.deadline(transition.needs_deadline) is None:
+        return TransitionRefused(
+            NO_SUCH_DEADLINE.format(
+                ordinance=request.ordinance.file_number,
+                deadline=Deadline.Kind(transition.needs_deadline).label.lower(),
+                action=transition.label,
+            )
+        )
     if transition.step:
         ordinance = request.ordinance
         if ordinance.step(transition.step) is None:
@@ -489,7 +501,12 @@ def available_transitions(request: Request, user: Actor) -> list[Transition]:
 def path_transitions(ordinance: Ordinance) -> list[Transition]:
     """The rows a request under `ordinance` can go through; the table lists them in path order."""
     steps = {step.kind for step in ordinance.steps.all()}
-    return [t for t in TRANSITIONS.values() if (t.step or t.part_of) in (None, *steps)]
+    return [
+        t
+        for t in TRANSITIONS.values()
+        if (t.step or t.part_of) in (None, *steps)
+        and (t.needs_deadline is None or ordinance.deadline(t.needs_deadline) is not None)
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -663,11 +680,7 @@ def _proceed_after_silence(r: Request, now: datetime.datetime) -> tuple[list[str
     step = r.ordinance.step(Step.ADVISORY_REVIEW)
     referred = r.advisory_referred_on or _today(now)
     ends = deadlines.due_on(r.ordinance, Deadline.Kind.ADVISORY_SILENCE, referred)
-    if ends is None:
-        raise TransitionRefused(
-            f"{r.ordinance.file_number} sets no time after which staff may go on without the advisory "
-            "body; record its opinion instead."
-        )
+    assert ends is not None  # refusal() checked the ordinance sets the silence period
     if _today(now) <= ends:
         raise TransitionRefused(
             f"The {step.body if step else 'advisory body'} has until {ends.isoformat()} to respond; "

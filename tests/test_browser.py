@@ -103,6 +103,18 @@ def test_a_resident_finds_the_facial_recognition_ban_from_the_home_page(page, se
     assert page.locator(".notice--unverified").is_visible()
 
 
+def test_a_resident_sees_facial_recognition_prohibited_for_the_minneapolis_police(page, server):
+    page.goto(f"{server}/agencies/minneapolis-police-department/")
+    row = page.locator("table tbody tr", has_text="Facial recognition").first
+    assert "Prohibited" in row.inner_text()
+    with page.expect_navigation():
+        row.get_by_role("link", name="2020-00681").click()
+    assert page.get_by_role("heading", name="How a request is decided under it").is_visible()
+    assert "Minneapolis City Council" in page.locator(".process-path").inner_text()
+    demo = page.locator(".demo-section")
+    assert "Demo requests" in demo.inner_text()
+
+
 def test_a_resident_filters_requests_by_status_and_opens_the_timeline(page, server):
     page.goto(f"{server}/requests/")
     page.get_by_label("Status").select_option("approved_with_conditions")
@@ -140,7 +152,16 @@ def test_the_pages_work_without_javascript(browser, server):
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/requests/", "/technologies/", "/how-it-works/", "/ordinances/2020-00681/"]
+    "path",
+    [
+        "/",
+        "/requests/",
+        "/technologies/",
+        "/how-it-works/",
+        "/ordinances/2020-00681/",
+        "/agencies/minneapolis-police-department/",
+        "/technologies/facial-recognition/",
+    ],
 )
 def test_public_pages_have_no_serious_accessibility_violations(page, server, path):
     from axe_playwright_python.sync_playwright import Axe

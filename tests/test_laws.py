@@ -364,3 +364,15 @@ def test_each_laws_path_lists_only_the_rows_its_steps_open():
     assert "approve" not in names["new-york"]
     assert names["oakland"].index("refer_to_advisory") < names["oakland"].index("schedule_hearing")
     assert names["oakland"].index("schedule_hearing") < names["oakland"].index("approve")
+
+
+def test_san_francisco_cannot_go_on_without_coits_opinion_because_it_sets_no_silence_period(city):
+    law = load("san-francisco")
+    request = draft(city, law, Category.GUNSHOT_DETECTION, requested_term_days=365, on=D(2026, 2, 2))
+    step("submit", request, city, D(2026, 2, 2))
+    step("begin_review", request, city, D(2026, 2, 3))
+    step("refer_to_advisory", request, city, D(2026, 2, 4))
+
+    with pytest.raises(workflow.TransitionRefused, match="sets no advisory body's time to respond"):
+        step("proceed_after_silence", request, city, D(2027, 2, 4))
+    assert "proceed_after_silence" not in [t.name for t in workflow.path_transitions(law)]
