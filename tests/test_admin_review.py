@@ -839,3 +839,56 @@ def test_adding_a_document_writes_it_on_the_record(client, liaison_a, make_reque
     event = returned.events.get(action=Event.Action.DOCUMENT_ADDED)
     assert event.data["title"] == "Use policy"
     assert event.is_public
+
+
+def test_the_workspace_timeline_shows_what_each_step_produced_in_words(client, staff, make_request):
+    approved = make_request("approved")
+    client.force_login(staff)
+
+    response = client.get(change_url(approved))
+
+    page = response.content.decode()
+    assert "Test City Council voted 9–3 (13 seats)" in page
+    assert "Public comment open from" in page
+    assert "(Council staff)" in page
+
+
+def test_the_approval_page_asks_for_the_vote_with_the_deciding_bodys_seats_and_majority(
+    client, staff, make_request
+):
+    hearing = make_request("hearing_scheduled")
+    client.force_login(staff)
+
+    response = client.get(transition_url(hearing, "approve"))
+
+    form = response.context["form"]
+    assert list(form.fields) == [
+        "decided_on",
+        "votes_yes",
+        "votes_no",
+        "votes_abstain",
+        "votes_absent",
+        "effective_on",
+        "expires_on",
+        "summary",
+    ]
+    assert form.fields["votes_yes"].help_text == (
+        "Test City Council: 13 seats; an approval needs more yes than no votes."
+    )
+    assert form.fields["decided_on"].initial == timezone.localdate()
+
+
+def test_a_vote_over_the_seats_comes_back_on_the_votes_field_and_nothing_is_decided(
+    client, staff, make_request
+):
+    hearing = make_request("hearing_scheduled")
+    client.force_login(staff)
+
+    response = client.post(transition_url(hearing, "approve"), {"votes_yes": "55", "votes_no": "0"})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["votes_yes"] == [
+        "The Test City Council has 13 seats; these counts add up to 55."
+    ]
+    hearing.refresh_from_db()
+    assert hearing.status == Request.Status.HEARING_SCHEDULED
