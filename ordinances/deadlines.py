@@ -17,6 +17,8 @@ import datetime
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.utils import timezone
+
 if TYPE_CHECKING:
     from ordinances.models import Deadline, Ordinance, Request
 
@@ -101,12 +103,31 @@ class Due:
     anchor: datetime.date
     due_on: datetime.date
 
+    @property
+    def label(self) -> str:
+        from ordinances.models import Deadline
+
+        return Deadline.Kind(self.kind).label
+
+
+def next_due(row: Deadline, today: datetime.date | None = None) -> datetime.date | None:
+    """For a deadline that recurs (a fixed day each year, each quarter's end), the next one."""
+    if row.counted_from not in ("fixed_day", "quarter_end"):
+        return None
+    today = today or timezone.localdate()
+    if row.counted_from == "quarter_end":
+        # The quarter just ended may still have its report to come; if not, the current one.
+        quarter_start = datetime.date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+        due = row_due_on(row, quarter_start - datetime.timedelta(days=1))
+        return due if due >= today else row_due_on(row, today)
+    return row_due_on(row, today)
+
 
 def for_request(request: Request) -> list[Due]:
     """The deadlines that have started to run for `request`, from the facts on its record."""
     ordinance = request.ordinance
     anchors: dict[str, datetime.date | None] = {
-        "submission": request.submitted_at.date() if request.submitted_at else None,
+        "submission": timezone.localdate(request.submitted_at) if request.submitted_at else None,
         "advisory_referral": request.advisory_referred_on,
         "comment_opening": request.comment_period_opened_on,
         "hearing_notice": request.hearing_noticed_on,

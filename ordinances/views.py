@@ -188,6 +188,7 @@ def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
         .for_list()
         .select_related("exception", "renews")
         .prefetch_related(
+            "ordinance__deadlines",
             "attachments",
             "decision__conditions",
             Prefetch("events", queryset=Event.objects.public(), to_attr="public_events"),

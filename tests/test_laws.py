@@ -376,3 +376,35 @@ def test_san_francisco_cannot_go_on_without_coits_opinion_because_it_sets_no_sil
     with pytest.raises(workflow.TransitionRefused, match="sets no advisory body's time to respond"):
         step("proceed_after_silence", request, city, D(2027, 2, 4))
     assert "proceed_after_silence" not in [t.name for t in workflow.path_transitions(law)]
+
+
+def test_the_next_quarterly_report_after_a_quarter_whose_report_is_past_counts_from_the_next_quarter():
+    row = load("seattle").deadline("quarterly_report")
+
+    # Q3's report fell due on 30 October; on 23 November the next is Q4's, on 30 January.
+    assert deadlines.next_due(row, D(2026, 11, 23)) == D(2027, 1, 30)
+    assert deadlines.next_due(row, D(2026, 10, 15)) == D(2026, 10, 30)
+
+
+def test_the_oakland_page_shows_when_the_next_annual_report_is_due(client):
+    law = load("oakland")
+
+    response = client.get(law.get_absolute_url())
+
+    assert deadlines.next_due(law.deadline("annual_report")) is not None
+    expected = deadlines.next_due(law.deadline("annual_report"))
+    assert f'(next: <time datetime="{expected.isoformat()}">' in response.content.decode()
+
+
+def test_a_request_page_lists_the_deadlines_running_under_its_law(client, city):
+    law = load("oakland")
+    request = draft(city, law, Category.DRONES, on=D(2026, 1, 5))
+    step("submit", request, city, D(2026, 1, 5))
+    step("begin_review", request, city, D(2026, 1, 6))
+    step("refer_to_advisory", request, city, D(2026, 1, 7))
+
+    response = client.get(request.get_absolute_url())
+
+    page = response.content.decode()
+    assert "Deadlines under OMC 9.64" in page
+    assert 'Advisory body&#x27;s time to respond</dt><dd><time datetime="2026-04-07">' in page

@@ -12,8 +12,9 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from ordinances import deadlines
 from ordinances.board import BoardEntry, StatusCode
-from ordinances.models import STATUS_TONES, Condition, Request
+from ordinances.models import STATUS_TONES, Condition, Deadline, Request
 
 register = template.Library()
 
@@ -152,3 +153,15 @@ def change_value(value: object) -> str:
     if value is True or value is False:
         return "yes" if value else "no"
     return "—" if value in ("", None) else str(value)
+
+
+@register.filter
+def next_due(row: Deadline) -> datetime.date | None:
+    """The next date a recurring deadline falls due, computed by `ordinances.deadlines`."""
+    return deadlines.next_due(row)
+
+
+@register.filter
+def request_deadlines(request: Request) -> list[deadlines.Due]:
+    """The deadlines running for a request under its ordinance, from `ordinances.deadlines`."""
+    return deadlines.for_request(request)
