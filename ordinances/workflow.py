@@ -639,6 +639,8 @@ def _submit(r: Request, now: datetime.datetime) -> tuple[list[str], dict[str, An
         errors.update(exc.message_dict)
     for name, message in r.missing_fields().items():
         errors.setdefault(name, []).append(message)
+    if r.emergency_used_on and r.emergency_used_on > _today(now):
+        errors.setdefault("emergency_used_on", []).append("A report cannot come before the use it reports.")
     if r.ordinance.status not in Ordinance.IN_FORCE:
         errors.setdefault("ordinance", []).append(
             f"{r.ordinance.file_number} is {r.ordinance.get_status_display().lower()}, not in force."

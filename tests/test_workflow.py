@@ -2786,3 +2786,17 @@ def test_an_approval_with_conditions_given_none_is_refused_naming_conditions(mak
     assert "conditions" in refused.value.message_dict
     request.refresh_from_db()
     assert request.status == "hearing_scheduled"
+
+
+def test_an_emergency_report_submitted_before_the_use_it_reports_is_refused(make_request, liaison_a):
+    report = make_request("draft", kind="emergency_report", emergency_used_on=timezone.localdate())
+    earlier = timezone.now() - datetime.timedelta(days=3)
+
+    with pytest.raises(ValidationError) as refused:
+        workflow.perform("submit", report, by=liaison_a, now=earlier)
+
+    assert refused.value.message_dict["emergency_used_on"] == [
+        "A report cannot come before the use it reports."
+    ]
+    report.refresh_from_db()
+    assert report.status == "draft"
