@@ -950,7 +950,32 @@ class Attachment(models.Model):
         return self.file.url if self.file else self.url
 
 
-class EventQuerySet(models.QuerySet["Event"]):
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuses bulk updates and deletes: a record that is only ever added to."""
+
+    def update(self, **kwargs: object) -> int:
+        raise TypeError(f"{self.model._meta.verbose_name_plural} are append-only; they cannot be updated.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise TypeError(f"{self.model._meta.verbose_name_plural} are append-only; they cannot be deleted.")
+
+
+class AppendOnlyModel(models.Model):
+    """A row written once and never changed or deleted by the application."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise TypeError(f"{self._meta.verbose_name_plural} are append-only; they cannot be changed.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise TypeError(f"{self._meta.verbose_name_plural} are append-only; they cannot be deleted.")
+
+
+class EventQuerySet(AppendOnlyQuerySet):
     def public(self) -> EventQuerySet:
         return self.filter(is_public=True)
 
@@ -963,14 +988,8 @@ class EventQuerySet(models.QuerySet["Event"]):
             return self
         return self.filter(Q(is_public=True) | ~Q(actor_role=roles.Role.STAFF))
 
-    def update(self, **kwargs: object) -> int:
-        raise TypeError("Events are append-only; they cannot be updated.")
 
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise TypeError("Events are append-only; they cannot be deleted.")
-
-
-class Event(models.Model):
+class Event(AppendOnlyModel):
     """
     One step in a request's life: the public timeline and the audit record at once.
 
@@ -1034,14 +1053,6 @@ class Event(models.Model):
     def __str__(self) -> str:
         return f"{self.request_id} {self.action} at {self.created_at:%Y-%m-%d %H:%M}"
 
-    def save(self, *args: object, **kwargs: object) -> None:
-        if self.pk is not None:
-            raise TypeError("Events are append-only; they cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
-        raise TypeError("Events are append-only; they cannot be deleted.")
-
     @property
     def actor_role_label(self) -> str:
         return roles.label_of(self.actor_role)
@@ -1051,15 +1062,7 @@ class Event(models.Model):
         return self.from_status != self.to_status
 
 
-class OrdinanceChangeQuerySet(models.QuerySet["OrdinanceChange"]):
-    def update(self, **kwargs: object) -> int:
-        raise TypeError("An ordinance's change history is append-only.")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise TypeError("An ordinance's change history is append-only.")
-
-
-class OrdinanceChange(models.Model):
+class OrdinanceChange(AppendOnlyModel):
     """
     One change to an ordinance's process (rules, exceptions, steps, deadlines), kept as the
     public change history. `changes` lists {"path", "old", "new"} with values as stored
@@ -1074,18 +1077,13 @@ class OrdinanceChange(models.Model):
     via = models.CharField(max_length=10)
     changes = models.JSONField(default=list, encoder=DjangoJSONEncoder)
 
-    objects = OrdinanceChangeQuerySet.as_manager()
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
         return f"{self.ordinance_id} changed at {self.created_at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if self.pk is not None:
-            raise TypeError("An ordinance's change history is append-only.")
-        super().save(*args, **kwargs)
 
     @property
     def actor_role_label(self) -> str:

@@ -19,6 +19,7 @@ from ordinances.models import (
     Condition,
     Deadline,
     Event,
+    OrdinanceChange,
     Request,
 )
 from tests.conftest import make_user
@@ -265,3 +266,17 @@ def conditions(make_request, staff) -> dict[str, Condition]:
 )
 def test_a_condition_is_overdue_only_while_open_past_its_due_date(text, overdue, conditions):
     assert conditions[text].is_overdue is overdue
+
+
+def test_the_application_refuses_to_change_or_delete_an_ordinances_change_history(ordinance):
+    change = OrdinanceChange.objects.create(ordinance=ordinance, via="admin", changes=[])
+
+    with pytest.raises(TypeError, match="append-only"):
+        change.save()
+    with pytest.raises(TypeError, match="append-only"):
+        change.delete()
+    with pytest.raises(TypeError, match="append-only"):
+        OrdinanceChange.objects.update(via="file")
+    with pytest.raises(TypeError, match="append-only"):
+        OrdinanceChange.objects.all().delete()
+    assert OrdinanceChange.objects.get().via == "admin"
