@@ -329,8 +329,11 @@ class RequestAdmin(admin.ModelAdmin):
     # -- who sees and changes what -----------------------------------------
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Request]:
-        queryset = Request.objects.in_workspace_of(request.user).select_related(
-            "agency", "technology", "ordinance"
+        # The Overdue column reads each emergency report's deadline from its ordinance's rows.
+        queryset = (
+            Request.objects.in_workspace_of(request.user)
+            .select_related("agency", "technology", "ordinance")
+            .prefetch_related("ordinance__deadlines")
         )
         ordering = self.get_ordering(request)
         return queryset.order_by(*ordering) if ordering else queryset

@@ -892,3 +892,22 @@ def test_a_vote_over_the_seats_comes_back_on_the_votes_field_and_nothing_is_deci
     ]
     hearing.refresh_from_db()
     assert hearing.status == Request.Status.HEARING_SCHEDULED
+
+
+def test_the_queue_runs_the_same_queries_for_2_and_8_emergency_reports(client, staff, make_request):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queue_queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse(CHANGELIST)).status_code == 200
+        return len(captured.captured_queries)
+
+    client.force_login(staff)
+    for _ in range(2):
+        make_request("submitted", kind=Request.Kind.EMERGENCY_REPORT)
+    small = queue_queries()
+    for _ in range(6):
+        make_request("submitted", kind=Request.Kind.EMERGENCY_REPORT)
+
+    assert queue_queries() == small
