@@ -15,7 +15,9 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.conf.locale import LANG_INFO
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -79,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -133,7 +136,25 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "admin:login"
 
 # https://docs.djangoproject.com/en/5.2/topics/i18n/
-LANGUAGE_CODE = "en-us"
+# English at the root; Spanish, Somali and Hmong under /es/, /so/, /hmn/: the languages the
+# City of Minneapolis publishes in. Django ships no Somali or Hmong locale, so their names
+# and plural rules are declared here and in their catalogs (locale/<code>/LC_MESSAGES).
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", _("English")),
+    ("es", _("Spanish")),
+    ("so", _("Somali")),
+    ("hmn", _("Hmong")),
+]
+LANG_INFO.update(
+    {
+        "so": {"bidi": False, "code": "so", "name": "Somali", "name_local": "Soomaali"},
+        "hmn": {"bidi": False, "code": "hmn", "name": "Hmong", "name_local": "Hmoob"},
+    }
+)
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# "12 February 2021", "6:00 p.m.": see portal/formats/<language>/formats.py.
+FORMAT_MODULE_PATH = ["portal.formats"]
 # Events are stored in UTC; pages show times in the city's own zone.
 TIME_ZONE = os.environ.get("PORTAL_TIME_ZONE", "America/Chicago")
 USE_I18N = True

@@ -1,6 +1,7 @@
-"""URL configuration: the public portal at the root, the review workspace under /admin/."""
+"""URL configuration: the public portal at the root (and under each language prefix), the review workspace under /admin/."""
 
 from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
@@ -11,7 +12,10 @@ admin.site.index_title = "Requests, ordinances and the inventory"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
-    path("", include("ordinances.urls")),
+    # Switching language keeps the reader on the same page (POST with `next`).
+    path("i18n/", include("django.conf.urls.i18n")),
 ]
+# The public portal in each language: English at the root, the others under /es/, /so/, /hmn/.
+urlpatterns += i18n_patterns(path("", include("ordinances.urls")), prefix_default_language=False)
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

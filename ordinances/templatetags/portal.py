@@ -10,6 +10,8 @@ import nh3
 from django import template
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from ordinances import deadlines
@@ -122,6 +124,28 @@ def as_datetime(value: str | datetime.datetime | None) -> datetime.datetime | No
         except ValueError:
             return None
     return timezone.localtime(value) if timezone.is_aware(value) else value
+
+
+@register.filter
+def when(value: str | datetime.date | datetime.datetime | None, fmt: str = "") -> SafeString:
+    """
+    A date or moment as `<time>`: machine-readable ISO in `datetime`, the reader's own
+    format inside ("12 February 2021", "12 February 2021, 6:00 p.m."). ISO text from an
+    Event's data is read as well. `fmt` may name another Django format, e.g. "SHORT_DATE_FORMAT".
+    An empty value gives an empty string, so `|default:` works after it.
+    """
+    if isinstance(value, str):
+        value = as_datetime(value) if "T" in value else as_date(value)
+    if value is None or value == "":
+        return mark_safe("")
+    if isinstance(value, datetime.datetime):
+        value = timezone.localtime(value) if timezone.is_aware(value) else value
+        machine = value.isoformat()
+        shown = date_format(value, fmt or "DATETIME_FORMAT")
+    else:
+        machine = value.isoformat()
+        shown = date_format(value, fmt or "DATE_FORMAT")
+    return format_html('<time datetime="{}">{}</time>', machine, shown)
 
 
 @register.filter
