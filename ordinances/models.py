@@ -21,6 +21,8 @@ from django.db import models
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from ordinances import deadlines, roles
 
@@ -31,18 +33,18 @@ if TYPE_CHECKING:
 class Category(models.TextChoices):
     """Kinds of surveillance technology. Ordinances set their rules per category."""
 
-    FACIAL_RECOGNITION = "facial_recognition", "Facial recognition"
-    LICENSE_PLATE_READERS = "license_plate_readers", "Automated license plate readers"
-    BODY_WORN_CAMERAS = "body_worn_cameras", "Body-worn cameras"
-    DRONES = "drones", "Drones"
-    CELL_SITE_SIMULATORS = "cell_site_simulators", "Cell-site simulators"
-    GUNSHOT_DETECTION = "gunshot_detection", "Gunshot detection"
-    VIDEO_ANALYTICS = "video_analytics", "Video analytics"
-    REAL_TIME_CRIME_CENTER = "real_time_crime_center", "Real-time crime centers"
-    SOCIAL_MEDIA_MONITORING = "social_media_monitoring", "Social media monitoring"
-    PREDICTIVE_POLICING = "predictive_policing", "Predictive policing"
-    CAMERA_REGISTRY = "camera_registry", "Camera registries"
-    OTHER = "other", "Other"
+    FACIAL_RECOGNITION = "facial_recognition", _("Facial recognition")
+    LICENSE_PLATE_READERS = "license_plate_readers", _("Automated license plate readers")
+    BODY_WORN_CAMERAS = "body_worn_cameras", _("Body-worn cameras")
+    DRONES = "drones", _("Drones")
+    CELL_SITE_SIMULATORS = "cell_site_simulators", _("Cell-site simulators")
+    GUNSHOT_DETECTION = "gunshot_detection", _("Gunshot detection")
+    VIDEO_ANALYTICS = "video_analytics", _("Video analytics")
+    REAL_TIME_CRIME_CENTER = "real_time_crime_center", _("Real-time crime centers")
+    SOCIAL_MEDIA_MONITORING = "social_media_monitoring", _("Social media monitoring")
+    PREDICTIVE_POLICING = "predictive_policing", _("Predictive policing")
+    CAMERA_REGISTRY = "camera_registry", _("Camera registries")
+    OTHER = "other", _("Other")
 
 
 class Source(models.Model):
@@ -75,11 +77,11 @@ class Ordinance(models.Model):
     """A law restricting surveillance technology, with its process rules as data."""
 
     class Status(models.TextChoices):
-        INTRODUCED = "introduced", "Introduced"
-        ADOPTED = "adopted", "Adopted"
-        IN_EFFECT = "in_effect", "In effect"
-        AMENDED = "amended", "Amended"
-        REPEALED = "repealed", "Repealed"
+        INTRODUCED = "introduced", _("Introduced")
+        ADOPTED = "adopted", _("Adopted")
+        IN_EFFECT = "in_effect", _("In effect")
+        AMENDED = "amended", _("Amended")
+        REPEALED = "repealed", _("Repealed")
 
     IN_FORCE = (Status.ADOPTED, Status.IN_EFFECT, Status.AMENDED)
 
@@ -156,16 +158,16 @@ def format_votes(yes: int | None, no: int | None, abstain: int | None, absent: i
 # A rule may speak about one category or about every category the ordinance does not name
 # (Seattle, Oakland and San Francisco require approval for any surveillance technology).
 EVERY_OTHER_CATEGORY = "every_other"
-RULE_CATEGORY_CHOICES = [*Category.choices, (EVERY_OTHER_CATEGORY, "Every other category")]
+RULE_CATEGORY_CHOICES = [*Category.choices, (EVERY_OTHER_CATEGORY, _("Every other category"))]
 
 
 class CategoryRule(models.Model):
     """What an ordinance says about one category of technology, or about every other category."""
 
     class Rule(models.TextChoices):
-        PROHIBITED = "prohibited", "Prohibited"
-        APPROVAL_REQUIRED = "approval_required", "Approval required"
-        DISCLOSURE_ONLY = "disclosure_only", "Disclosure only"
+        PROHIBITED = "prohibited", _("Prohibited")
+        APPROVAL_REQUIRED = "approval_required", _("Approval required")
+        DISCLOSURE_ONLY = "disclosure_only", _("Disclosure only")
 
     # Where two ordinances in force speak about one category, the stricter one governs.
     STRICTNESS = (Rule.PROHIBITED, Rule.APPROVAL_REQUIRED, Rule.DISCLOSURE_ONLY)
@@ -226,17 +228,17 @@ class ProcessStep(models.Model):
     """
 
     class Kind(models.TextChoices):
-        ADVISORY_REVIEW = "advisory_review", "Advisory review"
-        COMMUNITY_MEETING = "community_meeting", "Community meeting"
-        PUBLIC_COMMENT = "public_comment", "Public comment"
-        HEARING = "hearing", "Public hearing"
-        VOTE = "vote", "Vote of the deciding body"
-        PUBLICATION = "publication", "Publication of the final policy, no vote"
+        ADVISORY_REVIEW = "advisory_review", _("Advisory review")
+        COMMUNITY_MEETING = "community_meeting", _("Community meeting")
+        PUBLIC_COMMENT = "public_comment", _("Public comment")
+        HEARING = "hearing", _("Public hearing")
+        VOTE = "vote", _("Vote of the deciding body")
+        PUBLICATION = "publication", _("Publication of the final policy, no vote")
 
     class Majority(models.TextChoices):
-        MORE_YES_THAN_NO = "more_yes_than_no", "More yes than no votes"
-        MAJORITY_OF_SEATS = "majority_of_seats", "A majority of all seats"
-        TWO_THIRDS_OF_SEATS = "two_thirds_of_seats", "Two thirds of all seats"
+        MORE_YES_THAN_NO = "more_yes_than_no", _("More yes than no votes")
+        MAJORITY_OF_SEATS = "majority_of_seats", _("A majority of all seats")
+        TWO_THIRDS_OF_SEATS = "two_thirds_of_seats", _("Two thirds of all seats")
 
     # The order a request meets the steps in; an ordinance has any subset of them and
     # exactly one of the two ways to decide.
@@ -311,29 +313,29 @@ class Deadline(models.Model):
     """
 
     class Kind(models.TextChoices):
-        ADVISORY_SILENCE = "advisory_silence", "Advisory body's time to respond"
-        COMMENT_PERIOD = "comment_period", "Public comment stays open at least"
-        HEARING_NOTICE = "hearing_notice", "Notice before a hearing"
-        POLICY_BEFORE_USE = "policy_before_use", "Draft policy posted before use"
-        EMERGENCY_REPORT = "emergency_report", "Report of emergency use"
-        APPROVAL_TERM = "approval_term", "Longest term of an approval"
-        ANNUAL_REPORT = "annual_report", "Annual surveillance report"
-        QUARTERLY_REPORT = "quarterly_report", "Quarterly report"
+        ADVISORY_SILENCE = "advisory_silence", _("Advisory body's time to respond")
+        COMMENT_PERIOD = "comment_period", _("Public comment stays open at least")
+        HEARING_NOTICE = "hearing_notice", _("Notice before a hearing")
+        POLICY_BEFORE_USE = "policy_before_use", _("Draft policy posted before use")
+        EMERGENCY_REPORT = "emergency_report", _("Report of emergency use")
+        APPROVAL_TERM = "approval_term", _("Longest term of an approval")
+        ANNUAL_REPORT = "annual_report", _("Annual surveillance report")
+        QUARTERLY_REPORT = "quarterly_report", _("Quarterly report")
 
     class Anchor(models.TextChoices):
-        SUBMISSION = "submission", "Submission of the request"
-        ADVISORY_REFERRAL = "advisory_referral", "Referral to the advisory body"
-        COMMENT_OPENING = "comment_opening", "Opening of public comment"
-        HEARING_NOTICE = "hearing_notice", "Notice of the hearing"
-        DECISION = "decision", "The decision"
-        APPROVAL_EFFECTIVE = "approval_effective", "The approval taking effect"
-        EMERGENCY_USE = "emergency_use", "The emergency use"
-        QUARTER_END = "quarter_end", "The end of each quarter"
-        FIXED_DAY = "fixed_day", "A fixed day each year"
+        SUBMISSION = "submission", _("Submission of the request")
+        ADVISORY_REFERRAL = "advisory_referral", _("Referral to the advisory body")
+        COMMENT_OPENING = "comment_opening", _("Opening of public comment")
+        HEARING_NOTICE = "hearing_notice", _("Notice of the hearing")
+        DECISION = "decision", _("The decision")
+        APPROVAL_EFFECTIVE = "approval_effective", _("The approval taking effect")
+        EMERGENCY_USE = "emergency_use", _("The emergency use")
+        QUARTER_END = "quarter_end", _("The end of each quarter")
+        FIXED_DAY = "fixed_day", _("A fixed day each year")
 
     class Unit(models.TextChoices):
-        DAYS = "days", "days"
-        MONTHS = "months", "months"
+        DAYS = "days", _("days")
+        MONTHS = "months", _("months")
 
     ordinance = models.ForeignKey(Ordinance, on_delete=models.CASCADE, related_name="deadlines")
     kind = models.CharField(max_length=30, choices=Kind.choices)
@@ -389,15 +391,15 @@ class Agency(models.Model):
     """A city department or outside body that may use surveillance technology."""
 
     class Kind(models.TextChoices):
-        POLICE = "police", "Police"
-        FIRE = "fire", "Fire"
-        IT = "it", "Information technology"
-        PUBLIC_WORKS = "public_works", "Public works"
-        HEALTH = "health", "Health"
-        REGULATORY = "regulatory", "Regulatory services"
-        TRANSPORTATION = "transportation", "Transportation"
-        SHERIFF = "sheriff", "Sheriff (county)"
-        OTHER = "other", "Other"
+        POLICE = "police", _("Police")
+        FIRE = "fire", _("Fire")
+        IT = "it", _("Information technology")
+        PUBLIC_WORKS = "public_works", _("Public works")
+        HEALTH = "health", _("Health")
+        REGULATORY = "regulatory", _("Regulatory services")
+        TRANSPORTATION = "transportation", _("Transportation")
+        SHERIFF = "sheriff", _("Sheriff (county)")
+        OTHER = "other", _("Other")
 
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=80, unique=True)
@@ -449,7 +451,7 @@ class Technology(models.Model):
     def governing_rule_label(self) -> str:
         """Needs the `governing_rule` annotation (see `rule_in_force_subquery`)."""
         rule = self.governing_rule  # type: ignore[attr-defined]
-        return CategoryRule.Rule(rule).label if rule else "No rule in force"
+        return str(CategoryRule.Rule(rule).label) if rule else gettext("No rule in force")
 
 
 def rule_in_force_subquery(category_ref: str, demo_ref: str, field: str = "rule") -> Subquery:
@@ -593,29 +595,29 @@ class Request(models.Model):
     """An agency's request for an exception, approval or renewal, or a report of emergency use."""
 
     class Kind(models.TextChoices):
-        EXCEPTION = "exception", "Exception request"
-        APPROVAL = "approval", "Approval request"
-        RENEWAL = "renewal", "Renewal"
-        EMERGENCY_REPORT = "emergency_report", "Emergency-use report"
+        EXCEPTION = "exception", _("Exception request")
+        APPROVAL = "approval", _("Approval request")
+        RENEWAL = "renewal", _("Renewal")
+        EMERGENCY_REPORT = "emergency_report", _("Emergency-use report")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        SUBMITTED = "submitted", "Submitted"
-        IN_REVIEW = "in_review", "In review"
-        RETURNED = "returned", "Returned to agency"
-        ADVISORY_REVIEW = "advisory_review", "With the advisory body"
-        ADVISED = "advised", "Advisory review done"
-        PUBLIC_COMMENT = "public_comment", "Public comment"
-        HEARING_SCHEDULED = "hearing_scheduled", "Hearing scheduled"
-        APPROVED = "approved", "Approved"
-        APPROVED_WITH_CONDITIONS = "approved_with_conditions", "Approved with conditions"
-        DENIED = "denied", "Denied"
-        WITHDRAWN = "withdrawn", "Withdrawn"
-        EXPIRED = "expired", "Expired"
-        REVOKED = "revoked", "Revoked"
-        ACCEPTED = "accepted", "Accepted"
-        REFERRED = "referred", "Referred to full review"
-        PUBLISHED = "published", "Policy published"
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted")
+        IN_REVIEW = "in_review", _("In review")
+        RETURNED = "returned", _("Returned to agency")
+        ADVISORY_REVIEW = "advisory_review", _("With the advisory body")
+        ADVISED = "advised", _("Advisory review done")
+        PUBLIC_COMMENT = "public_comment", _("Public comment")
+        HEARING_SCHEDULED = "hearing_scheduled", _("Hearing scheduled")
+        APPROVED = "approved", _("Approved")
+        APPROVED_WITH_CONDITIONS = "approved_with_conditions", _("Approved with conditions")
+        DENIED = "denied", _("Denied")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        EXPIRED = "expired", _("Expired")
+        REVOKED = "revoked", _("Revoked")
+        ACCEPTED = "accepted", _("Accepted")
+        REFERRED = "referred", _("Referred to full review")
+        PUBLISHED = "published", _("Policy published")
 
     PENDING = (
         Status.SUBMITTED,
@@ -857,10 +859,10 @@ class Decision(models.Model):
     """The council's decision on a request. Written only by `workflow.decide`."""
 
     class Outcome(models.TextChoices):
-        APPROVED = "approved", "Approved"
-        APPROVED_WITH_CONDITIONS = "approved_with_conditions", "Approved with conditions"
-        DENIED = "denied", "Denied"
-        PUBLISHED = "published", "Final policy published"
+        APPROVED = "approved", _("Approved")
+        APPROVED_WITH_CONDITIONS = "approved_with_conditions", _("Approved with conditions")
+        DENIED = "denied", _("Denied")
+        PUBLISHED = "published", _("Final policy published")
 
     request = models.OneToOneField(Request, on_delete=models.PROTECT, related_name="decision")
     outcome = models.CharField(max_length=30, choices=Outcome.choices)
@@ -904,9 +906,9 @@ class Condition(models.Model):
     """A condition attached to an approval, with its own due date."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        MET = "met", "Met"
-        NOT_MET = "not_met", "Not met"
+        OPEN = "open", _("Open")
+        MET = "met", _("Met")
+        NOT_MET = "not_met", _("Not met")
 
     decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="conditions")
     text = models.TextField()
@@ -1003,31 +1005,31 @@ class Event(AppendOnlyModel):
     """
 
     class Action(models.TextChoices):
-        CREATE = "create", "Draft started"
-        EDIT = "edit", "Changed by the agency"
-        SUBMIT = "submit", "Submitted to the council"
-        BEGIN_REVIEW = "begin_review", "Review begun"
-        RETURN_TO_AGENCY = "return_to_agency", "Returned to the agency"
-        REFER_TO_ADVISORY = "refer_to_advisory", "Referred to the advisory body"
-        RECORD_ADVISORY_OPINION = "record_advisory_opinion", "Advisory opinion recorded"
-        PROCEED_AFTER_SILENCE = "proceed_after_silence", "Went on after the advisory body's silence"
-        RECORD_COMMUNITY_MEETING = "record_community_meeting", "Community meeting held"
-        OPEN_COMMENT_PERIOD = "open_comment_period", "Public comment opened"
-        SCHEDULE_HEARING = "schedule_hearing", "Hearing scheduled"
-        APPROVE = "approve", "Approved"
-        APPROVE_WITH_CONDITIONS = "approve_with_conditions", "Approved with conditions"
-        DENY = "deny", "Denied"
-        PUBLISH_POLICY = "publish_policy", "Final policy published"
-        WITHDRAW = "withdraw", "Withdrawn"
-        EXPIRE = "expire", "Expired"
-        REVOKE = "revoke", "Revoked"
-        ACCEPT_REPORT = "accept_report", "Report accepted"
-        REFER_TO_FULL_REVIEW = "refer_to_full_review", "Referred to full review"
-        NOTE = "note", "Note"
-        CONDITION = "condition", "Condition updated"
-        DOCUMENT_ADDED = "document_added", "Document added"
-        DOCUMENT_REPLACED = "document_replaced", "Document replaced"
-        DOCUMENT_REMOVED = "document_removed", "Document removed"
+        CREATE = "create", _("Draft started")
+        EDIT = "edit", _("Changed by the agency")
+        SUBMIT = "submit", _("Submitted to the council")
+        BEGIN_REVIEW = "begin_review", _("Review begun")
+        RETURN_TO_AGENCY = "return_to_agency", _("Returned to the agency")
+        REFER_TO_ADVISORY = "refer_to_advisory", _("Referred to the advisory body")
+        RECORD_ADVISORY_OPINION = "record_advisory_opinion", _("Advisory opinion recorded")
+        PROCEED_AFTER_SILENCE = "proceed_after_silence", _("Went on after the advisory body's silence")
+        RECORD_COMMUNITY_MEETING = "record_community_meeting", _("Community meeting held")
+        OPEN_COMMENT_PERIOD = "open_comment_period", _("Public comment opened")
+        SCHEDULE_HEARING = "schedule_hearing", _("Hearing scheduled")
+        APPROVE = "approve", _("Approved")
+        APPROVE_WITH_CONDITIONS = "approve_with_conditions", _("Approved with conditions")
+        DENY = "deny", _("Denied")
+        PUBLISH_POLICY = "publish_policy", _("Final policy published")
+        WITHDRAW = "withdraw", _("Withdrawn")
+        EXPIRE = "expire", _("Expired")
+        REVOKE = "revoke", _("Revoked")
+        ACCEPT_REPORT = "accept_report", _("Report accepted")
+        REFER_TO_FULL_REVIEW = "refer_to_full_review", _("Referred to full review")
+        NOTE = "note", _("Note")
+        CONDITION = "condition", _("Condition updated")
+        DOCUMENT_ADDED = "document_added", _("Document added")
+        DOCUMENT_REPLACED = "document_replaced", _("Document replaced")
+        DOCUMENT_REMOVED = "document_removed", _("Document removed")
 
     request = models.ForeignKey(Request, on_delete=models.PROTECT, related_name="events")
     created_at = models.DateTimeField(default=timezone.now, editable=False)

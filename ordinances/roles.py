@@ -16,6 +16,7 @@ import enum
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import Group, Permission
+from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -38,7 +39,7 @@ class Role(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return ROLE_LABELS[self]
+        return str(ROLE_LABELS[self])
 
 
 def label_of(code: str) -> str:
@@ -50,11 +51,11 @@ def label_of(code: str) -> str:
 
 
 ROLE_LABELS = {
-    Role.PUBLIC: "Public",
-    Role.LIAISON: "Agency liaison",
-    Role.STAFF: "Council staff",
-    Role.CLERK: "Clerk",
-    Role.SYSTEM: "The portal, on schedule",
+    Role.PUBLIC: _("Public"),
+    Role.LIAISON: _("Agency liaison"),
+    Role.STAFF: _("Council staff"),
+    Role.CLERK: _("Clerk"),
+    Role.SYSTEM: _("The portal, on schedule"),
 }
 
 

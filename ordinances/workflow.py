@@ -31,6 +31,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Length
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from ordinances import deadlines, roles
 from ordinances.models import (
@@ -44,6 +47,9 @@ from ordinances.models import (
     Request,
 )
 from ordinances.roles import Role
+
+# A label: plain text, or a translation made in the reader's language when it is shown.
+StrOrPromise = str | Promise
 
 if TYPE_CHECKING:
     from ordinances.roles import AnyUser
@@ -79,10 +85,10 @@ class Opinion:
     RECOMMENDS_CHANGES = "recommends_changes"
     TAKES_NO_ACTION = "takes_no_action"
     choices = (
-        (SUPPORTS, "Supports it"),
-        (OBJECTS, "Objects to it"),
-        (RECOMMENDS_CHANGES, "Recommends changes"),
-        (TAKES_NO_ACTION, "Takes no action"),
+        (SUPPORTS, _("Supports it")),
+        (OBJECTS, _("Objects to it")),
+        (RECOMMENDS_CHANGES, _("Recommends changes")),
+        (TAKES_NO_ACTION, _("Takes no action")),
     )
 
 
@@ -95,7 +101,7 @@ class Input:
     label: str
     required: bool = False
     help_text: str = ""
-    choices: tuple[tuple[str, str], ...] = ()
+    choices: tuple[tuple[str, StrOrPromise], ...] = ()
 
 
 REASON = Input("reason", "text", "Reason", required=True, help_text="Part of the public record.")
@@ -154,21 +160,21 @@ class Transition:
 
     @property
     def source_labels(self) -> list[str]:
-        return [S(s).label for s in self.sources]
+        return [str(S(s).label) for s in self.sources]
 
     @property
     def target_label(self) -> str:
-        return S(self.target).label if self.target else "No change"
+        return str(S(self.target).label) if self.target else gettext("No change")
 
     @property
     def kind_labels(self) -> list[str]:
         if self.kinds == ALL_KINDS:
-            return ["All requests"]
-        return [K(k).label for k in self.kinds]
+            return [gettext("All requests")]
+        return [str(K(k).label) for k in self.kinds]
 
     @property
     def step_label(self) -> str:
-        return Step(self.step).label if self.step else ""
+        return str(Step(self.step).label) if self.step else ""
 
 
 TRANSITIONS: dict[str, Transition] = {

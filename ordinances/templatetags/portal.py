@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from ordinances import deadlines
 from ordinances.board import BoardEntry, StatusCode
@@ -50,16 +52,16 @@ def status_class(status: str) -> str:
 
 # The words for each status code of the status board (`ordinances.board.StatusCode`).
 BOARD_STATUS_LABELS = {
-    "not_covered": "Not covered by city ordinances",
-    "prohibited": "Prohibited",
-    "prohibited_with_exceptions": "Prohibited",
-    "approved": "Approved",
-    "approved_with_conditions": "Approved with conditions",
-    "pending": "Pending council decision",
-    "not_approved": "Not approved",
-    "disclosed": "Disclosed",
-    "disclosure_pending": "Disclosure pending",
-    "no_rule": "No rule in force",
+    "not_covered": _("Not covered by city ordinances"),
+    "prohibited": _("Prohibited"),
+    "prohibited_with_exceptions": _("Prohibited"),
+    "approved": _("Approved"),
+    "approved_with_conditions": _("Approved with conditions"),
+    "pending": _("Pending council decision"),
+    "not_approved": _("Not approved"),
+    "disclosed": _("Disclosed"),
+    "disclosure_pending": _("Disclosure pending"),
+    "no_rule": _("No rule in force"),
 }
 
 
@@ -73,11 +75,13 @@ def board_status_label(entry: BoardEntry | str) -> str:
     if isinstance(entry, BoardEntry):
         if entry.code == StatusCode.PROHIBITED_WITH_EXCEPTIONS:
             count = entry.active_count
-            return f"Prohibited, {count} permitted exception{'' if count == 1 else 's'}"
+            return ngettext(
+                "Prohibited, %(count)d permitted exception", "Prohibited, %(count)d permitted exceptions", count
+            ) % {"count": count}
         code = str(entry.code)
     else:
         code = str(entry)
-    return BOARD_STATUS_LABELS.get(code, code)
+    return str(BOARD_STATUS_LABELS.get(code, code))
 
 
 @register.filter
@@ -152,12 +156,12 @@ def when(value: str | datetime.date | datetime.datetime | None, fmt: str = "") -
 def opinion_label(code: str) -> str:
     from ordinances.workflow import Opinion
 
-    return dict(Opinion.choices).get(code, code)
+    return str(dict(Opinion.choices).get(code, code))
 
 
 @register.filter
 def condition_status_label(code: str) -> str:
-    return dict(Condition.Status.choices).get(code, code)
+    return str(dict(Condition.Status.choices).get(code, code))
 
 
 @register.filter
