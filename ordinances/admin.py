@@ -162,9 +162,8 @@ class OrdinanceAdmin(admin.ModelAdmin):
         process.record_change(
             Ordinance.objects.get(pk=form.instance.pk),
             getattr(request, "_process_before", {}),
-            actor_name=(user.get_full_name() or user.get_username())
-            if isinstance(user, get_user_model())
-            else "",
+            # The display name only: the history is public and a login is half a credential.
+            actor_name=user.get_full_name() if isinstance(user, get_user_model()) else "",
             actor_role=roles.role_label(user),
             via="admin",
         )

@@ -537,9 +537,10 @@ def handles(*names: str) -> Callable[[Handler], Handler]:
 def _actor_fields(user: Actor, role: str) -> dict[str, Any]:
     if user is None:
         return {"actor": None, "actor_name": "", "actor_role": Role.SYSTEM}
-    # The public record names a person, not a login.
+    # The public record names a person by their display name, never by their login (a login
+    # name is half a credential); without a display name the role alone is shown.
     full_name = user.get_full_name() if isinstance(user, User) else ""
-    return {"actor": user, "actor_name": full_name or user.get_username(), "actor_role": role}
+    return {"actor": user, "actor_name": full_name, "actor_role": role}
 
 
 def _record(

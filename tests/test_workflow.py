@@ -790,7 +790,7 @@ def test_each_allowed_transition_writes_one_event_describing_it(name, who, ready
     assert event.action == name
     assert (event.from_status, event.to_status) == (from_status, transition.target or from_status)
     assert event.actor == actor
-    assert event.actor_name == (actor.get_username() if actor else "")
+    assert event.actor_name == (actor.get_full_name() if actor else "")
     assert event.actor_role == ROLE_OF[who]
     assert event.is_public == transition.public
 
@@ -2800,3 +2800,24 @@ def test_an_emergency_report_submitted_before_the_use_it_reports_is_refused(make
     ]
     report.refresh_from_db()
     assert report.status == "draft"
+
+
+def test_the_record_names_a_person_by_display_name_never_by_login(make_request, staff):
+    staff.first_name, staff.last_name = "Ada", "Clerkson"
+    staff.save()
+    request = make_request(to="submitted")
+
+    workflow.perform("begin_review", request, by=staff)
+
+    event = last_event(request)
+    assert event.actor_name == "Ada Clerkson"
+    assert staff.get_username() not in event.actor_name
+
+
+def test_an_actor_without_a_display_name_is_recorded_by_role_alone(make_request, staff):
+    request = make_request(to="submitted")
+
+    workflow.perform("begin_review", request, by=staff)
+
+    event = last_event(request)
+    assert (event.actor_name, event.actor_role) == ("", Role.STAFF)
