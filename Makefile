@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint format check-deploy browser clean bench
+.PHONY: run test lint format check-deploy browser gettext messages clean bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,21 +19,40 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# The U.S. Web Design System, exactly as package-lock.json pins it; settings.py serves its
+# dist/ as static files, so pages, `check --deploy` and collectstatic need it installed.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "Install Node.js 20 and npm (sudo apt-get install nodejs npm) for the page styles."; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+# The translations: .mo catalogs are compiled from the committed .po files, never committed.
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+%.mo: %.po
+	@command -v msgfmt >/dev/null || $(MAKE) --no-print-directory gettext
+	msgfmt --check -o $@ $<
+
 ## run: migrate the embedded SQLite database, load the Minneapolis record and demo data, serve.
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime node_modules/.installed $(MO_FILES)
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --no-input
 	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
 	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST)
 
 ## test: the whole suite, browser tests included, on DATABASE_URL (SQLite by default).
-test: $(VENV)/.dev browser
+test: $(VENV)/.dev node_modules/.installed $(MO_FILES) browser
 	$(PY) -m pytest
 
 ## bench: time the public pages at a small and a large data size on a throwaway database
 ## (a temporary SQLite file, or portal_bench beside a PostgreSQL DATABASE_URL); fails when a
 ## page's query count grows or its large/small time ratio exceeds --max-ratio. BENCH_ARGS passes options.
-bench: $(VENV)/.dev
+bench: $(VENV)/.dev node_modules/.installed
 	$(PY) tests/bench_pages.py $(BENCH_ARGS)
+
+## gettext: GNU gettext's msgfmt, which compiles the catalogs (Debian package gettext).
+gettext:
+	@command -v msgfmt >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext; \
+	  else echo "Install GNU gettext (sudo apt-get install gettext) to compile the translations."; exit 1; fi; }
 
 ## browser: Debian's Chromium for the Playwright tests (Playwright's own download is not used).
 browser:
@@ -51,9 +70,13 @@ format: $(VENV)/.dev
 	$(PY) -m ruff format .
 
 ## check-deploy: the production profile passes Django's deployment checks.
-check-deploy: $(VENV)/.runtime
+check-deploy: $(VENV)/.runtime node_modules/.installed
 	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=check-deploy-$$(date +%s)-a-long-random-enough-secret-value-for-the-check \
 	  DJANGO_ALLOWED_HOSTS=portal.example.org $(PY) manage.py check --deploy --fail-level WARNING
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules staticfiles .pytest_cache .ruff_cache
+
+## messages: gather every marked string into locale/<lang>/LC_MESSAGES/django.po (translators fill them).
+messages: $(VENV)/.dev
+	$(PY) manage.py makemessages --no-obsolete --add-location=file --ignore=.venv --ignore=node_modules --ignore=tests --ignore=staticfiles -l es -l so -l hmn

@@ -18,8 +18,9 @@ only demo rows may be governed by a demo ordinance, and a real page lists them a
 `Board.demo_entries` for a clearly labelled section.
 
 Every board is built in a fixed number of queries, however many rows it has: the rules
-in force, the inventory rows, the requests (with their decisions) and the records the
-prohibitions reach, one query each.
+in force, the inventory rows, the requests (with their decisions), their ordinances'
+deadline rows (for each pending request's next date) and the records the prohibitions
+reach, one query each.
 """
 
 from __future__ import annotations
@@ -32,12 +33,14 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from ordinances.models import (
+    EVERY_OTHER_CATEGORY,
     Agency,
     Category,
     CategoryRule,
     Ordinance,
     Request,
     RequestQuerySet,
+    StatutoryException,
     Technology,
     TechnologyUse,
     governing_rule,
@@ -250,14 +253,20 @@ def _board(
 
 
 def _public_requests() -> RequestQuerySet:
-    return Request.objects.public().select_related("agency", "technology", "decision").order_by("created_at")
+    # The ordinance's deadline rows give each pending request its next date on the board.
+    return (
+        Request.objects.public()
+        .select_related("agency", "technology", "decision", "exception", "ordinance")
+        .prefetch_related("ordinance__deadlines")
+        .order_by("created_at")
+    )
 
 
 def for_agency(agency: Agency, today: datetime.date | None = None) -> Board:
     """
     Every technology `agency` has an inventory row or a public request for, and, when the
     city's ordinances bind it, every technology whose category the rule in force prohibits,
-    by technology name. Four queries, however many rows.
+    by technology name. Five queries, however many rows.
     """
     today = today or timezone.localdate()
     rules = _Rules(_rules_in_force())
@@ -280,7 +289,7 @@ def for_agency(agency: Agency, today: datetime.date | None = None) -> Board:
 def for_technology(technology: Technology, today: datetime.date | None = None) -> Board:
     """
     Every agency with an inventory row or a public request for `technology`, and, when the
-    rule in force prohibits its category, every covered agency, by agency name. Four
+    rule in force prohibits its category, every covered agency, by agency name. Five
     queries, however many rows.
     """
     today = today or timezone.localdate()
@@ -297,3 +306,58 @@ def for_technology(technology: Technology, today: datetime.date | None = None) -
             rows.setdefault(key, _Row(agency, technology, technology.is_demo))
     ordered = sorted(rows.values(), key=lambda row: (row.agency.name, row.agency.pk))
     return _board(ordered, rules, today, page_is_demo=technology.is_demo, rule=own_rule)
+
+
+# ---------------------------------------------------------------------------
+# What the city prohibits, for the home page
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prohibitions:
+    """
+    What the real ordinances in force prohibit, and whom they bind, for the home page's
+    one sentence: the prohibiting rules (with their ordinances and the exceptions those
+    name), and a covered police agency, named because it is the agency residents ask about.
+    """
+
+    rules: tuple[CategoryRule, ...]
+    police: Agency | None
+
+    @property
+    def categories(self) -> list[str]:
+        """The prohibited categories by name, each once."""
+        return list(dict.fromkeys(str(rule.get_category_display()) for rule in self.rules))
+
+    @property
+    def exceptions(self) -> list[StatutoryException]:
+        """The exceptions the prohibiting ordinances name for the categories they prohibit."""
+        found = {
+            exception.pk: exception
+            for rule in self.rules
+            for exception in rule.ordinance.exceptions.all()
+            if rule.category == EVERY_OTHER_CATEGORY or exception.applies_to(rule.category)
+        }
+        return list(found.values())
+
+    @property
+    def exceptions_unverified(self) -> bool:
+        return any(not exception.verified for exception in self.exceptions)
+
+
+def prohibitions() -> Prohibitions:
+    """What the city's real ordinances in force prohibit (demo ordinances never speak for the city). Three queries."""
+    rules = (
+        CategoryRule.objects.filter(
+            rule=CategoryRule.Rule.PROHIBITED,
+            ordinance__status__in=Ordinance.IN_FORCE,
+            ordinance__is_demo=False,
+        )
+        .select_related("ordinance")
+        .prefetch_related("ordinance__exceptions")
+        .order_by("category", "ordinance__file_number")
+    )
+    police = (
+        Agency.objects.filter(covered=True, kind=Agency.Kind.POLICE, is_demo=False).order_by("name").first()
+    )
+    return Prohibitions(tuple(rules), police)

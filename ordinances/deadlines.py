@@ -143,3 +143,24 @@ def for_request(request: Request) -> list[Due]:
         if anchor is not None:
             dues.append(Due(row.kind, anchor, row_due_on(row, anchor)))
     return sorted(dues, key=lambda due: due.due_on)
+
+
+def running(request: Request) -> list[Due]:
+    """
+    The deadlines still running for a pending request: those of `for_request` that the
+    record has not settled. The comment period's minimum gives way once staff set the day
+    comment closes, the hearing notice once the hearing is set, the emergency report once
+    it is filed, the advisory body's time once its review is over. A decided or ended
+    request has none; its decision carries its dates.
+    """
+    from ordinances.models import Request
+
+    if request.status not in Request.PENDING:
+        return []
+    settled = {
+        "comment_period": request.comment_period_ends_on is not None,
+        "hearing_notice": request.hearing_at is not None,
+        "emergency_report": request.submitted_at is not None,
+        "advisory_silence": request.status != Request.Status.ADVISORY_REVIEW,
+    }
+    return [due for due in for_request(request) if not settled.get(due.kind, False)]

@@ -583,6 +583,22 @@ class RequestQuerySet(models.QuerySet["Request"]):
     def pending(self) -> RequestQuerySet:
         return self.filter(status__in=Request.PENDING)
 
+    def awaiting_decision(self) -> RequestQuerySet:
+        """Pending and with the council: not those returned to the agency, which wait on the agency."""
+        return self.filter(status__in=Request.AWAITING_DECISION)
+
+    def open_for_comment(self, today: datetime.date) -> RequestQuerySet:
+        """Requests whose public comment period is open on `today`, the one closing soonest first."""
+        return self.filter(status=Request.Status.PUBLIC_COMMENT, comment_period_ends_on__gte=today).order_by(
+            "comment_period_ends_on", "pk"
+        )
+
+    def hearings_ahead(self, now: datetime.datetime) -> RequestQuerySet:
+        """Requests whose public hearing is still to come, the soonest first."""
+        return self.filter(status=Request.Status.HEARING_SCHEDULED, hearing_at__gte=now).order_by(
+            "hearing_at", "pk"
+        )
+
     def renewable(self) -> RequestQuerySet:
         """What a renewal may renew: approvals, current or expired."""
         return self.filter(status__in=Request.RENEWABLE_STATES)
@@ -623,6 +639,15 @@ class Request(models.Model):
         Status.SUBMITTED,
         Status.IN_REVIEW,
         Status.RETURNED,
+        Status.ADVISORY_REVIEW,
+        Status.ADVISED,
+        Status.PUBLIC_COMMENT,
+        Status.HEARING_SCHEDULED,
+    )
+    # Pending and waiting on the council: a request returned to the agency waits on the agency.
+    AWAITING_DECISION = (
+        Status.SUBMITTED,
+        Status.IN_REVIEW,
         Status.ADVISORY_REVIEW,
         Status.ADVISED,
         Status.PUBLIC_COMMENT,

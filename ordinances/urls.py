@@ -1,6 +1,6 @@
-from django.urls import path, register_converter
+from django.urls import path, re_path, register_converter
 
-from ordinances import views
+from ordinances import calendars, downloads, feeds, views
 
 
 class ReferenceConverter:
@@ -31,4 +31,22 @@ urlpatterns = [
     path("technologies/<slug:slug>/", views.technology_detail, name="technology_detail"),
     path("requests/", views.request_list, name="request_list"),
     path("requests/<reference:reference>/", views.request_detail, name="request_detail"),
+    # Feeds, calendars and open data (ordinances/feeds.py, calendars.py, downloads.py).
+    path("requests/feed/", feeds.RequestsFeed.as_view(), name="request_feed"),
+    path("decisions/feed/", feeds.DecisionsFeed.as_view(), name="decision_feed"),
+    path("agencies/<slug:slug>/feed/", feeds.AgencyFeed.as_view(), name="agency_feed"),
+    path("technologies/<slug:slug>/feed/", feeds.TechnologyFeed.as_view(), name="technology_feed"),
+    path(
+        "requests/<reference:reference>/feed/", feeds.RequestEventsFeed.as_view(), name="request_events_feed"
+    ),
+    path("calendar.ics", calendars.site_calendar, name="calendar"),
+    path("agencies/<slug:slug>/calendar.ics", calendars.agency_calendar, name="agency_calendar"),
+    path("requests/<reference:reference>/calendar.ics", calendars.request_calendar, name="request_calendar"),
+    re_path(
+        rf"^(?P<dataset>{'|'.join(downloads.DATASETS)})/download\.(?P<fmt>{'|'.join(downloads.FORMATS)})$",
+        downloads.download,
+        name="download",
+    ),
+    path("data/", downloads.data_dictionary, name="data_dictionary"),
+    path("search/", views.search, name="search"),
 ]

@@ -7,21 +7,24 @@ filtering from `ordinances.filters`, statuses from the models.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import DatabaseError, connection
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django_filters import FilterSet
 
-from ordinances import board, filters
+from ordinances import board, filters, progress
+from ordinances import search as site_search
 from ordinances.models import (
     Agency,
-    CategoryRule,
     Event,
     Ordinance,
     Request,
@@ -30,7 +33,6 @@ from ordinances.models import (
     TechnologyUse,
     rule_in_force_subquery,
 )
-from ordinances.workflow import TRANSITIONS, path_transitions
 
 RECENT = 10
 
@@ -48,7 +50,22 @@ def _filtered_page(
     return filterset, page, status
 
 
+def _without_empty_parameters(request: HttpRequest) -> str | None:
+    """
+    The same list's address without the empty parameters a submitted filter form sends
+    (`?q=&status=approved` becomes `?status=approved`), or None when there are none, so
+    every filtered list has one clean address to share.
+    """
+    sent = [(key, value) for key, values in request.GET.lists() for value in values]
+    kept = [(key, value) for key, value in sent if value.strip()]
+    if len(kept) == len(sent):
+        return None
+    return f"{request.path}?{urlencode(kept)}" if kept else request.path
+
+
 def _list(request: HttpRequest, template: str, filterset_class: type[FilterSet], queryset: QuerySet, **extra):
+    if clean := _without_empty_parameters(request):
+        return redirect(clean)
     filterset, page, status = _filtered_page(request, filterset_class, queryset)
     context = {"filter": filterset, "page": page, **extra}
     return render(request, template, context, status=status)
@@ -68,22 +85,18 @@ def _public_requests() -> RequestQuerySet:
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    prohibited = (
-        CategoryRule.objects.filter(
-            rule=CategoryRule.Rule.PROHIBITED,
-            ordinance__status__in=Ordinance.IN_FORCE,
-            ordinance__is_demo=False,
-        )
-        .select_related("ordinance")
-        .order_by("category")
-    )
+    now = timezone.now()
+    public = _public_requests()
     context = {
-        "prohibited": prohibited,
-        "pending": _public_requests().pending().order_by("-submitted_at")[:RECENT],
-        "decided": _public_requests()
-        .filter(decision__isnull=False)
-        .order_by("-decision__decided_on", "-pk")[:RECENT],
-        "ordinances": Ordinance.objects.in_force(),
+        "ordinances": Ordinance.objects.in_force().filter(is_demo=False),
+        "prohibitions": board.prohibitions(),
+        # Each row shows its next deadline, computed from its ordinance's deadline rows.
+        "awaiting": public.awaiting_decision()
+        .prefetch_related("ordinance__deadlines")
+        .order_by("-submitted_at", "-pk")[:RECENT],
+        "decided": public.filter(decision__isnull=False).order_by("-decision__decided_on", "-pk")[:RECENT],
+        "open_for_comment": public.open_for_comment(timezone.localdate(now))[:RECENT],
+        "hearings": public.hearings_ahead(now)[:RECENT],
     }
     return render(request, "ordinances/home.html", context)
 
@@ -105,7 +118,7 @@ def ordinance_detail(request: HttpRequest, slug: str) -> HttpResponse:
     requests, demo_requests = _split_demo(_public_requests().filter(ordinance=ordinance), ordinance.is_demo)
     context = {
         "ordinance": ordinance,
-        "path": path_transitions(ordinance),
+        "path": progress.path_of(ordinance),
         "requests": requests,
         "demo_requests": demo_requests,
     }
@@ -188,23 +201,32 @@ def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
         .for_list()
         .select_related("exception", "renews")
         .prefetch_related(
+            "ordinance__steps",
             "ordinance__deadlines",
+            "ordinance__sources",
             "attachments",
             "decision__conditions",
             Prefetch("events", queryset=Event.objects.public(), to_attr="public_events"),
         )
     )
     obj = get_object_or_404(queryset, reference=reference)
-    return render(request, "ordinances/request_detail.html", {"req": obj})
+    context = {"req": obj, "progress": progress.for_request(obj, obj.public_events)}  # type: ignore[attr-defined]
+    return render(request, "ordinances/request_detail.html", context)
 
 
 @require_safe
 def how_it_works(request: HttpRequest) -> HttpResponse:
-    ordinances = Ordinance.objects.in_force().prefetch_related("rules", "exceptions", "steps", "deadlines")
+    # The city's own laws first, demo ordinances after them.
+    ordinances = (
+        Ordinance.objects.in_force()
+        .order_by("is_demo", "-adopted_on", "file_number")
+        .prefetch_related("steps", "deadlines")
+    )
+    # Drafts are never public, so residents meet every status but that one.
+    public_statuses = [status for status in Request.Status if status != Request.Status.DRAFT]
     context = {
-        "transitions": TRANSITIONS.values(),
-        "states": Request.Status.choices,
-        "paths": [(ordinance, path_transitions(ordinance)) for ordinance in ordinances],
+        "paths": [progress.path_of(ordinance) for ordinance in ordinances],
+        "statuses": [(status, progress.ways_into(status)) for status in public_statuses],
     }
     return render(request, "ordinances/how_it_works.html", context)
 
@@ -220,3 +242,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except DatabaseError:
         return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@require_safe
+def search(request: HttpRequest) -> HttpResponse:
+    """One box across ordinances, agencies, technologies and public requests."""
+    outcome = site_search.run(request.GET)
+    return render(request, "ordinances/search.html", {"search": outcome}, status=outcome.status)

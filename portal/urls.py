@@ -4,7 +4,10 @@ from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.conf.urls.static import static
 from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
 from django.urls import URLPattern, URLResolver, include, path
+
+from ordinances.sitemaps import SITEMAPS, robots_txt
 
 admin.site.site_header = "Surveillance Oversight Portal: review workspace"
 admin.site.site_title = "Oversight review"
@@ -14,6 +17,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     # Switching language keeps the reader on the same page (POST with `next`).
     path("i18n/", include("django.conf.urls.i18n")),
+    # One sitemap for every language (each page lists its translations); see ordinances/sitemaps.py.
+    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("robots.txt", robots_txt, name="robots_txt"),
 ]
 # The public portal in each language: English at the root, the others under /es/, /so/, /hmn/.
 urlpatterns += i18n_patterns(path("", include("ordinances.urls")), prefix_default_language=False)

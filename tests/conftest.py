@@ -17,7 +17,7 @@ import datetime
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.utils import timezone
+from django.utils import timezone, translation
 from model_bakery import baker
 
 from ordinances import roles, workflow
@@ -39,6 +39,13 @@ PASSWORD = "correct-horse-battery-staple"
 def fast_password_hashing(settings):
     # PBKDF2's deliberate slowness buys nothing in tests and costs seconds per persona.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Start each test in English: a page under /es/ leaves Spanish active in the thread."""
+    with translation.override("en"):
+        yield
 
 
 def make_user(username: str, *groups: str, **extra) -> User:

@@ -86,8 +86,9 @@ def test_the_ordinance_page_shows_its_change_history(client, ordinance, clerk_pa
 
     response = client.get(ordinance.get_absolute_url())
 
-    assert b"deadlines.hearing_notice.amount" in response.content
-    assert b"Changed in the clerk" in response.content
+    page = response.content.decode()
+    assert "Deadline “Notice before a hearing”, amount: 10 → 15" in page
+    assert "Changed in the clerk" in page
 
 
 def test_an_ordinance_cannot_both_vote_and_publish(client, ordinance, clerk_page):

@@ -119,7 +119,10 @@ def test_an_approval_shows_on_the_agency_and_technology_pages_without_an_invento
     assert row.active == (approval,)
     assert row.until == approval.decision.expires_on
     for url in (agency_a.get_absolute_url(), drone.get_absolute_url()):
-        assert "Approved until" in client.get(url).content.decode(), url
+        page = client.get(url).content.decode()
+        assert (
+            f'>Approved</span> until <time datetime="{approval.decision.expires_on.isoformat()}">' in page
+        ), url
 
 
 def test_a_prohibited_category_shows_as_prohibited_for_every_covered_agency(

@@ -9,6 +9,7 @@ the test database's transactions do not hide data from it.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -121,15 +122,15 @@ def test_a_resident_filters_requests_by_status_and_opens_the_timeline(page, serv
     with page.expect_navigation():
         page.get_by_role("button", name="Apply filters").click()
     assert "status=approved_with_conditions" in page.url
-    rows = page.locator("table.table tbody tr")
+    rows = page.locator("table.usa-table tbody tr")
     assert rows.count() >= 1
-    for status in page.locator("table.table tbody .status").all_inner_texts():
+    for status in page.locator("table.usa-table tbody .status").all_inner_texts():
         assert status == "Approved with conditions"
     with page.expect_navigation():
         rows.first.get_by_role("link").first.click()
     assert page.get_by_role("heading", name="Timeline").is_visible()
     assert page.locator(".timeline__item").count() >= 5
-    assert page.get_by_role("heading", name="Conditions").is_visible()
+    assert page.get_by_role("heading", name="Conditions", exact=True).is_visible()
 
 
 def test_a_bad_filter_shows_what_is_wrong_instead_of_an_error_page(page, server):
@@ -147,7 +148,7 @@ def test_the_pages_work_without_javascript(browser, server):
     page.get_by_label("Category").select_option("facial_recognition")
     with page.expect_navigation():
         page.get_by_role("button", name="Apply filters").click()
-    assert "Facial recognition" in page.locator("table.table").inner_text()
+    assert "Facial recognition" in page.locator("table.usa-table").inner_text()
     context.close()
 
 
@@ -214,7 +215,8 @@ def test_staff_schedule_a_hearing_and_the_public_page_shows_it(page, server):
 
     page.goto(f"{server}/requests/{reference}/")
     assert "Hearing scheduled" in page.locator(".status-line").inner_text()
-    assert f"Public hearing on {hearing.isoformat()} at 18:30" in page.locator(".timeline").inner_text()
+    timeline = page.locator(".timeline").inner_text()
+    assert f"Public hearing on {hearing.day} {hearing:%B %Y}, 6:30 p.m." in timeline
 
 
 def test_a_liaison_cannot_see_staff_transitions_in_the_workspace(page, server):
@@ -222,3 +224,146 @@ def test_a_liaison_cannot_see_staff_transitions_in_the_workspace(page, server):
     open_in_workspace(page, server, "Demo: Gunshot detection pilot in two neighborhoods")
     assert page.get_by_role("link", name="Schedule the hearing").count() == 0
     assert page.get_by_role("link", name="Withdraw").count() == 1
+
+
+# Every kind of public page, at the root and under each language prefix. The request page
+# is the first request the seeded list shows (its reference depends on the seed's date).
+PAGE_TYPES = {
+    "home": "/",
+    "ordinance list": "/ordinances/",
+    "agency list": "/agencies/",
+    "technology list": "/technologies/",
+    "request list": "/requests/",
+    "ordinance": "/ordinances/2020-00681/",
+    "agency": "/agencies/minneapolis-police-department/",
+    "technology": "/technologies/facial-recognition/",
+    "request": None,
+    "how it works": "/how-it-works/",
+    "not found": "/no-such-page/",
+}
+LANGUAGE_PREFIXES = ["", "/es", "/so", "/hmn"]
+WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+PHONE = {"width": 320, "height": 640}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@pytest.fixture(scope="session")
+def a_request_path(server) -> str:
+    with urllib.request.urlopen(f"{server}/requests/", timeout=10) as response:
+        html = response.read().decode()
+    match = re.search(r'href="(/requests/[A-Z]+-\d{4}-\d{4,}/)"', html)
+    assert match, "the seeded request list links no request"
+    return match.group(1)
+
+
+def not_found_page(path: str, language: str) -> str:
+    """The 404 page for `path` as production renders it: Django's own 404 view, our template."""
+    from django.http import Http404
+    from django.test import RequestFactory
+    from django.utils import translation
+    from django.views.defaults import page_not_found
+
+    with translation.override(language):
+        return page_not_found(RequestFactory().get(path), Http404()).content.decode()
+
+
+def open_page(page, server: str, prefix: str, kind: str, a_request_path: str):
+    """Go to a page type under a language prefix; returns the response."""
+    path = f"{prefix}{PAGE_TYPES[kind] or a_request_path}"
+    if kind == "not found":
+        # The test server runs with DEBUG on (it serves the static files), and DEBUG answers
+        # a 404 with Django's debug page; the browser is given the residents' 404 page at
+        # that address instead, styled by the server's own static files.
+        body = not_found_page(path, prefix.strip("/") or "en")
+        page.route(
+            f"{server}{path}",
+            lambda route: route.fulfill(status=404, body=body, content_type="text/html; charset=utf-8"),
+        )
+    return page.goto(f"{server}{path}")
+
+
+@pytest.mark.parametrize("prefix", LANGUAGE_PREFIXES)
+@pytest.mark.parametrize("kind", PAGE_TYPES)
+def test_no_page_scrolls_sideways_at_320_px(page, server, a_request_path, prefix, kind):
+    page.set_viewport_size(PHONE)
+    response = open_page(page, server, prefix, kind, a_request_path)
+    assert response.status == (404 if kind == "not found" else 200)
+    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], widths
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "320px"])
+@pytest.mark.parametrize("prefix", LANGUAGE_PREFIXES)
+@pytest.mark.parametrize("kind", PAGE_TYPES)
+def test_every_page_meets_wcag_21_aa_by_axe(page, server, a_request_path, prefix, kind, viewport):
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.set_viewport_size(viewport)
+    open_page(page, server, prefix, kind, a_request_path)
+    violations = Axe().run(page, options=WCAG_21_AA).response["violations"]
+    assert violations == [], [(v["id"], v["help"], [n["target"] for n in v["nodes"]]) for v in violations]
+
+
+def tab_to(page, selector: str, presses: int = 30) -> None:
+    """Press Tab until the element matching `selector` has the focus."""
+    target = page.locator(selector)
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if target.evaluate("element => element === document.activeElement"):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_on_a_phone_the_keyboard_opens_the_menu_and_follows_a_link(page, server):
+    page.set_viewport_size(PHONE)
+    page.goto(server)
+    nav = page.locator("nav.usa-nav")
+    assert not nav.is_visible()
+
+    tab_to(page, ".usa-menu-btn")
+    page.keyboard.press("Enter")
+    assert nav.is_visible()
+
+    tab_to(page, "nav.usa-nav a[href='/requests/']")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url == f"{server}/requests/"
+    assert page.get_by_role("heading", level=1).inner_text() == "Requests"
+
+
+def test_without_javascript_a_phone_shows_the_navigation_in_place(browser, server):
+    context = browser.new_context(java_script_enabled=False, viewport=PHONE)
+    page = context.new_page()
+    page.goto(server)
+    assert page.locator("nav.usa-nav").get_by_role("link", name="Requests").is_visible()
+    assert not page.locator(".usa-menu-btn").is_visible()
+    context.close()
+
+
+def test_applying_a_filter_gives_a_clean_address_without_the_empty_ones(page, server):
+    page.goto(f"{server}/requests/")
+    page.get_by_label("Status").select_option("approved")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Apply filters").click()
+    assert page.url == f"{server}/requests/?status=approved"
+
+
+def test_switching_language_keeps_the_page_and_its_filters(page, server):
+    page.goto(f"{server}/requests/?status=approved")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Español").click()
+    assert page.url == f"{server}/es/requests/?status=approved"
+    assert page.locator("html").get_attribute("lang") == "es"
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="English").click()
+    assert page.url == f"{server}/requests/?status=approved"
+    assert page.locator("html").get_attribute("lang") == "en"
+
+
+def test_the_header_search_sends_the_words_to_the_search_page(page, server):
+    page.goto(f"{server}/agencies/")
+    page.get_by_role("searchbox", name="Search the portal").fill("drone")
+    with page.expect_navigation():
+        page.get_by_role("search").get_by_role("button", name="Search").click()
+    assert page.url == f"{server}/search/?q=drone"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import itertools
 
 import pytest
@@ -9,6 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from model_bakery import baker
 
 from ordinances import workflow
@@ -108,3 +110,27 @@ def test_request_visibility_query_is_a_single_query(make_request, django_assert_
 
     with django_assert_num_queries(1):
         list(Request.objects.visible_to(AnonymousUser()))
+
+
+def test_pages_showing_dates_ahead_run_the_same_queries_for_2_and_12_requests(
+    client, make_request, staff, agency_a, drone
+):
+    """Open comment periods and hearings ahead: the home page, the boards and a request page."""
+
+    def add(n: int):
+        hearing = None
+        for _ in range(n):
+            commenting = make_request("in_review")
+            workflow.perform("open_comment_period", commenting, by=staff)
+            hearing = make_request("public_comment")
+            workflow.perform(
+                "schedule_hearing", hearing, by=staff, hearing_at=timezone.now() + datetime.timedelta(days=12)
+            )
+        return hearing
+
+    hearing = add(2)
+    urls = [reverse("ordinances:home"), agency_a.get_absolute_url(), drone.get_absolute_url()]
+    urls.append(hearing.get_absolute_url())
+    small = {url: queries_for(client, url) for url in urls}
+    add(10)
+    assert {url: queries_for(client, url) for url in urls} == small

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import calendar
 import datetime
+from collections.abc import Iterable
+from typing import Any
 
 import markdown as markdown_lib
 import nh3
 from django import template
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Model
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import get_text_list
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from ordinances import deadlines
+from ordinances import deadlines, progress
 from ordinances.board import BoardEntry, StatusCode
 from ordinances.models import STATUS_TONES, Condition, Deadline, Request
 
@@ -76,7 +81,9 @@ def board_status_label(entry: BoardEntry | str) -> str:
         if entry.code == StatusCode.PROHIBITED_WITH_EXCEPTIONS:
             count = entry.active_count
             return ngettext(
-                "Prohibited, %(count)d permitted exception", "Prohibited, %(count)d permitted exceptions", count
+                "Prohibited, %(count)d permitted exception",
+                "Prohibited, %(count)d permitted exceptions",
+                count,
             ) % {"count": count}
         code = str(entry.code)
     else:
@@ -193,3 +200,120 @@ def next_due(row: Deadline) -> datetime.date | None:
 def request_deadlines(request: Request) -> list[deadlines.Due]:
     """The deadlines running for a request under its ordinance, from `ordinances.deadlines`."""
     return deadlines.for_request(request)
+
+
+# ---------------------------------------------------------------------------
+# The residents' pages: the home page, request pages, status boards, ordinance history
+# ---------------------------------------------------------------------------
+
+
+@register.filter
+def next_date(request: Request) -> progress.Upcoming | None:
+    """The soonest date ahead of a pending request (`ordinances.progress.next_date`), or None."""
+    return progress.next_date(request)
+
+
+@register.filter
+def and_list(items: Iterable[object]) -> str:
+    """Words joined as a reader lists them: "a", "a and b", "a, b and c"."""
+    return get_text_list([str(item) for item in items], gettext("and"))
+
+
+def _history_value(model: type[Model] | None, name: str, value: object) -> str:
+    """One stored value of the change history in words: a choice by its label, yes or no, a dash for nothing."""
+    if value is None or value == "":
+        return "—"
+    if value is True or value is False:
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, dict):
+        return "; ".join(
+            f"{_history_field(model, key)}: {_history_value(model, key, item)}"
+            for key, item in value.items()
+            if item not in ("", None)
+        )
+    if model is not None:
+        try:
+            choices = dict(getattr(model._meta.get_field(name), "flatchoices", ()))
+        except FieldDoesNotExist:
+            choices = {}
+        if value in choices:
+            return str(choices[value])
+    return str(value)
+
+
+def _history_field(model: type[Model] | None, name: str) -> str:
+    if model is None:
+        return name.replace("_", " ")
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return name.replace("_", " ")
+    return str(getattr(field, "verbose_name", name))
+
+
+@register.filter
+def change_entry(change: dict[str, Any]) -> dict[str, str]:
+    """
+    One entry of an ordinance's change history ({"path", "old", "new"} from
+    `ordinances.process.diff`) in words: what it is about (the part of the law, the item,
+    the field) and its values before and after, codes shown by their labels.
+    """
+    from ordinances.models import Ordinance
+    from ordinances.process import SECTIONS
+
+    section_name, _dot, rest = str(change.get("path", "")).partition(".")
+    sections = {section.name: section for section in SECTIONS}
+    section_words = {
+        "ordinance": gettext("The ordinance"),
+        "sources": gettext("Source"),
+        "rules": gettext("Rule"),
+        "exceptions": gettext("Exception"),
+        "steps": gettext("Step"),
+        "deadlines": gettext("Deadline"),
+    }
+    model: type[Model] | None
+    if section_name == "ordinance":
+        # "votes.yes" is stored on the ordinance as `votes_yes`.
+        model, item, field = Ordinance, "", rest.replace(".", "_")
+    elif section_name in sections:
+        section = sections[section_name]
+        model = section.model
+        key, _dot, last = rest.rpartition(".")
+        item, field = (key, last) if key and last in section.fields else (rest, "")
+        item = _history_value(model, section.key, item)
+    else:
+        model, item, field = None, rest, ""
+    return {
+        "section": section_words.get(section_name, section_name),
+        "item": item,
+        "field": _history_field(model, field) if field else "",
+        "old": _history_value(model, field, change.get("old")),
+        "new": _history_value(model, field, change.get("new")),
+    }
+
+
+# The names of the segments of a review path that are not an ordinance's own steps
+# (`ordinances.progress`); the ordinance's steps are named by their kind.
+SEGMENT_LABELS = {
+    progress.SUBMISSION: _("Submitted"),
+    progress.REVIEW: _("Staff review"),
+    progress.REPORT_DECISION: _("Staff decision"),
+    progress.DECISION: _("Decision"),
+    "vote": _("Vote"),
+    "publication": _("Policy published"),
+}
+
+
+@register.filter
+def segment_label(segment: progress.Segment | progress.PathStep) -> str:
+    """The short name of one segment of a review path, for step indicators and lists."""
+    if segment.kind in SEGMENT_LABELS:
+        return str(SEGMENT_LABELS[segment.kind])
+    if segment.step is not None:
+        return str(segment.step.get_kind_display())
+    return segment.kind
+
+
+@register.filter
+def segment_labels(segments: Iterable[progress.Segment | progress.PathStep]) -> list[str]:
+    return [segment_label(segment) for segment in segments]

@@ -1,0 +1,208 @@
+"""
+What a page tells browsers, feed readers, calendar apps and search engines about itself.
+
+- `{% feed_links %}`: the `<link rel="alternate">` feeds and calendars of the current page
+  (the filtered feed on a filtered request list, an agency's feed and calendar on its
+  page...), worked out from `request.resolver_match` and the query string.
+- `{% head_meta title=... description=... %}`: the canonical address and Open Graph tags.
+- `{% capture as name %}...{% endcapture %}`: renders its content (blocks included) into
+  a variable, so base.html can hand its title and description blocks to `head_meta`.
+- `{% list_downloads as links %}`: the download and feed addresses of the current list,
+  used by `partials/downloads.html`.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from django import template
+from django.conf import settings
+from django.http import HttpRequest, QueryDict
+from django.template.base import Parser, Token
+from django.urls import reverse, translate_url
+from django.utils.html import format_html_join, strip_tags
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from ordinances.downloads import DATASET_OF_LIST
+from ordinances.feeds import site_name
+
+register = template.Library()
+
+ATOM = "application/atom+xml"
+CALENDAR = "text/calendar"
+
+# Query parameters that say where a visitor came from, not what the page shows.
+TRACKING_PARAMS = {
+    "fbclid",
+    "gclid",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "msclkid",
+    "yclid",
+    "igshid",
+    "mc_cid",
+    "mc_eid",
+}
+
+
+def _query(request: HttpRequest, *, drop_page: bool) -> str:
+    """The query string without tracking parameters (and without `page`, for feeds and downloads)."""
+    query: QueryDict = request.GET.copy()
+    for key in list(query):
+        if key.startswith("utm_") or key in TRACKING_PARAMS or (drop_page and key == "page"):
+            del query[key]
+    return f"?{query.urlencode()}" if query else ""
+
+
+def _view(request: HttpRequest) -> tuple[str, dict[str, Any]]:
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return "", {}
+    return match.view_name, match.kwargs
+
+
+def page_feeds(request: HttpRequest, context: template.Context | None = None) -> list[tuple[str, str, str]]:
+    """(type, title, href) of each feed and calendar of the current page, the page's own first."""
+    view_name, kwargs = _view(request)
+    links: list[tuple[str, str, str]] = []
+    if view_name == "ordinances:request_list":
+        query = _query(request, drop_page=True)
+        title = _("Requests matching these filters") if query else _("New requests")
+        links.append((ATOM, title, reverse("ordinances:request_feed") + query))
+    elif view_name == "ordinances:agency_detail":
+        links.append((ATOM, _("Requests of this agency"), reverse("ordinances:agency_feed", kwargs=kwargs)))
+        links.append(
+            (
+                CALENDAR,
+                _("Hearings and deadlines of this agency"),
+                reverse("ordinances:agency_calendar", kwargs=kwargs),
+            )
+        )
+    elif view_name == "ordinances:technology_detail":
+        links.append(
+            (ATOM, _("Requests about this technology"), reverse("ordinances:technology_feed", kwargs=kwargs))
+        )
+    elif view_name == "ordinances:request_detail":
+        req = context.get("req") if context is not None else None
+        # A liaison may be looking at their own draft, which has no public feed.
+        if req is None or req.is_public:
+            links.append(
+                (ATOM, _("This request's timeline"), reverse("ordinances:request_events_feed", kwargs=kwargs))
+            )
+            links.append(
+                (
+                    CALENDAR,
+                    _("Hearings and deadlines of this request"),
+                    reverse("ordinances:request_calendar", kwargs=kwargs),
+                )
+            )
+    site_wide = [
+        (ATOM, _("New requests"), reverse("ordinances:request_feed")),
+        (ATOM, _("Decisions"), reverse("ordinances:decision_feed")),
+        (CALENDAR, _("Hearings and deadlines"), reverse("ordinances:calendar")),
+    ]
+    hrefs = {href for _type, _title, href in links}
+    return links + [link for link in site_wide if link[2] not in hrefs]
+
+
+@register.simple_tag(takes_context=True)
+def feed_links(context: template.Context) -> SafeString:
+    """`<link rel="alternate">` for each feed and calendar of the current page, for the <head>."""
+    request = context.get("request")
+    if request is None:
+        return SafeString("")
+    return format_html_join(
+        "\n",
+        '<link rel="alternate" type="{}" title="{}" href="{}">',
+        page_feeds(request, context),
+    )
+
+
+def plain_text(value: object) -> str:
+    """Rendered template text (escaped, maybe with tags) as plain words on one line."""
+    return " ".join(html.unescape(strip_tags(str(value or ""))).split())
+
+
+def canonical_url(request: HttpRequest) -> str:
+    """This page's absolute address: its path (language prefix kept) and query, minus tracking."""
+    return request.build_absolute_uri(request.path + _query(request, drop_page=False))
+
+
+def og_locale(language: str) -> str:
+    """Open Graph wants language_TERRITORY; the portal serves one U.S. city."""
+    return f"{language.split('-')[0]}_US"
+
+
+@register.inclusion_tag("partials/head_meta.html", takes_context=True)
+def head_meta(context: template.Context, title: object = "", description: object = "") -> dict[str, Any]:
+    """
+    The canonical address, the page in the other languages (hreflang) and Open Graph tags.
+    `title` and `description` are the page's own (base.html's blocks, captured).
+    """
+    request: HttpRequest = context["request"]
+    view_name, _kwargs = _view(request)
+    language = get_language() or settings.LANGUAGE_CODE
+    query = _query(request, drop_page=False)
+    translations = [
+        (code, request.build_absolute_uri(translate_url(request.path, code) + query))
+        for code, _name in settings.LANGUAGES
+    ]
+    return {
+        "canonical": canonical_url(request),
+        "title": plain_text(title) or site_name(),
+        "description": plain_text(description),
+        "site_name": site_name(),
+        "og_type": "article" if view_name == "ordinances:request_detail" else "website",
+        "locale": og_locale(language),
+        "alternate_locales": [og_locale(code) for code, _name in settings.LANGUAGES if code != language],
+        "translations": translations,
+        "default_url": dict(translations).get(settings.LANGUAGE_CODE, ""),
+    }
+
+
+class CaptureNode(template.Node):
+    def __init__(self, nodelist: template.NodeList, name: str) -> None:
+        self.nodelist = nodelist
+        self.name = name
+
+    def render(self, context: template.Context) -> str:
+        context[self.name] = self.nodelist.render(context)
+        return ""
+
+
+@register.tag
+def capture(parser: Parser, token: Token) -> CaptureNode:
+    """`{% capture as name %}...{% endcapture %}`: render the content into `name`, output nothing."""
+    bits = token.split_contents()
+    if len(bits) != 3 or bits[1] != "as":
+        raise template.TemplateSyntaxError("Use {% capture as name %}...{% endcapture %}")
+    nodelist = parser.parse(("endcapture",))
+    parser.delete_first_token()
+    return CaptureNode(nodelist, bits[2])
+
+
+@register.simple_tag(takes_context=True)
+def list_downloads(context: template.Context) -> dict[str, str] | None:
+    """
+    The current list's download addresses with its filters (all rows, not only this page),
+    its Atom feed where it has one, and its entry on the data dictionary page.
+    """
+    request = context.get("request")
+    match = getattr(request, "resolver_match", None)
+    dataset = DATASET_OF_LIST.get(match.url_name) if match and match.namespace == "ordinances" else None
+    if request is None or dataset is None:
+        return None
+    query = _query(request, drop_page=True)
+    links = {
+        "csv": reverse("ordinances:download", kwargs={"dataset": dataset.slug, "fmt": "csv"}) + query,
+        "json": reverse("ordinances:download", kwargs={"dataset": dataset.slug, "fmt": "json"}) + query,
+        "dictionary": reverse("ordinances:data_dictionary") + f"#dataset-{dataset.slug}",
+        "title": str(dataset.title),
+    }
+    if dataset.slug == "requests":
+        links["feed"] = reverse("ordinances:request_feed") + query
+    return links
