@@ -8,6 +8,8 @@ the test database's transactions do not hide data from it.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import socket
@@ -239,6 +241,8 @@ PAGE_TYPES = {
     "technology": "/technologies/facial-recognition/",
     "request": None,
     "how it works": "/how-it-works/",
+    "search": "/search/?q=police",
+    "data dictionary": "/data/",
     "not found": "/no-such-page/",
 }
 LANGUAGE_PREFIXES = ["", "/es", "/so", "/hmn"]
@@ -367,3 +371,42 @@ def test_the_header_search_sends_the_words_to_the_search_page(page, server):
     with page.expect_navigation():
         page.get_by_role("search").get_by_role("button", name="Search").click()
     assert page.url == f"{server}/search/?q=drone"
+
+
+def in_somali(text: str) -> str:
+    from django.utils import translation
+
+    with translation.override("so"):
+        return translation.gettext(text)
+
+
+def test_a_resident_searches_filters_opens_a_request_switches_to_somali_and_downloads_the_csv(page, server):
+    page.goto(f"{server}/")
+    page.get_by_role("searchbox", name="Search the portal").fill("license plate")
+    with page.expect_navigation():
+        page.get_by_role("search").get_by_role("button", name="Search").click()
+    assert page.get_by_role("link", name=re.compile("license plate", re.IGNORECASE)).count() > 0
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Requests").click()
+    page.get_by_label("Status").select_option("submitted")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Apply filters").click()
+    assert page.url == f"{server}/requests/?status=submitted"
+    first = page.locator("main table tbody a").first
+    reference = first.inner_text().split()[0]
+    with page.expect_navigation():
+        first.click()
+    assert page.get_by_role("heading", name="What happens next").is_visible()
+
+    with page.expect_navigation():
+        page.get_by_role("button", name="Soomaali").click()
+    assert page.url.startswith(f"{server}/so/requests/")
+    assert page.locator("html").get_attribute("lang") == "so"
+    assert page.get_by_role("heading", name=in_somali("What happens next")).is_visible()
+
+    page.goto(f"{server}/so/requests/?status=submitted")
+    with page.expect_download() as download:
+        page.get_by_role("link", name=in_somali("Download CSV")).click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    assert reference in {row["reference"] for row in rows}
+    assert {row["status"] for row in rows} == {"submitted"}
