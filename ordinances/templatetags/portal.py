@@ -177,20 +177,6 @@ def request_field_labels(names: list[str]) -> list[str]:
 
 
 @register.filter
-def change_value(value: object) -> str:
-    """A value from an ordinance's change history as stored: codes, numbers, dates, text."""
-    if isinstance(value, dict):
-        return "; ".join(
-            f"{key}: {change_value(item)}" for key, item in value.items() if item not in ("", None)
-        )
-    if isinstance(value, list):
-        return ", ".join(change_value(item) for item in value)
-    if value is True or value is False:
-        return "yes" if value else "no"
-    return "—" if value in ("", None) else str(value)
-
-
-@register.filter
 def next_due(row: Deadline) -> datetime.date | None:
     """The next date a recurring deadline falls due, computed by `ordinances.deadlines`."""
     return deadlines.next_due(row)
@@ -226,10 +212,13 @@ def _history_value(model: type[Model] | None, name: str, value: object) -> str:
     if value is True or value is False:
         return gettext("yes") if value else gettext("no")
     if isinstance(value, dict):
+        # In the model's field order: PostgreSQL's jsonb keeps an object's keys in an order of its own.
+        order = [field.name for field in model._meta.get_fields()] if model is not None else []
+        keys = sorted(value, key=lambda key: (order.index(key) if key in order else len(order), key))
         return "; ".join(
-            f"{_history_field(model, key)}: {_history_value(model, key, item)}"
-            for key, item in value.items()
-            if item not in ("", None)
+            f"{_history_field(model, key)}: {_history_value(model, key, value[key])}"
+            for key in keys
+            if value[key] not in ("", None)
         )
     if model is not None:
         try:
