@@ -145,7 +145,7 @@ class OrdinanceAdmin(admin.ModelAdmin):
         (None, {"fields": ("file_number", "slug", "title", "jurisdiction", "code_citation", "status")}),
         ("Dates", {"fields": ("introduced_on", "adopted_on", "effective_on")}),
         ("Vote", {"fields": ("author", "votes_yes", "votes_no", "votes_abstain", "votes_absent")}),
-        ("Text", {"fields": ("summary", "full_text", "unverified_note")}),
+        ("Text", {"fields": ("summary", "full_text", "unverified_note", "language")}),
         ("Sources", {"fields": ("sources", "is_demo")}),
     )
 
@@ -177,7 +177,7 @@ class AgencyAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("liaisons",)
     formfield_overrides = URL_FIELDS
-    fields = ("name", "slug", "kind", "covered", "website", "description", "liaisons", "is_demo")
+    fields = ("name", "slug", "kind", "covered", "website", "description", "language", "liaisons", "is_demo")
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "liaisons":
@@ -285,7 +285,18 @@ class RequestAdmin(admin.ModelAdmin):
     agency_fieldsets = (
         (
             "Request",
-            {"fields": ("kind", "agency", "technology", "ordinance", "exception", "renews", "title")},
+            {
+                "fields": (
+                    "kind",
+                    "agency",
+                    "technology",
+                    "ordinance",
+                    "exception",
+                    "renews",
+                    "title",
+                    "language",
+                )
+            },
         ),
         (
             "What the agency asks for",
@@ -726,6 +737,7 @@ class DecisionAdmin(ReadOnlyAdmin):
         "effective_on",
         "expires_on",
         "summary",
+        "language",
     )
     readonly_fields = fields
 

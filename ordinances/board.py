@@ -30,6 +30,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from ordinances.models import (
@@ -306,6 +307,23 @@ def for_technology(technology: Technology, today: datetime.date | None = None) -
             rows.setdefault(key, _Row(agency, technology, technology.is_demo))
     ordered = sorted(rows.values(), key=lambda row: (row.agency.name, row.agency.pk))
     return _board(ordered, rules, today, page_is_demo=technology.is_demo, rule=own_rule)
+
+
+def for_inventory(uses: Iterable[TechnologyUse], today: datetime.date | None = None) -> list[BoardEntry]:
+    """
+    The entry of each inventory row in `uses` (agency and technology loaded), in their order:
+    the code and record its agency's and its technology's pages show for that row. For the
+    Atlas of Surveillance export (`ordinances.atlas`). Three queries, however many rows: the
+    rules in force, the public requests for inventoried agency-technology pairs, and their
+    ordinances' deadline rows.
+    """
+    today = today or timezone.localdate()
+    uses = list(uses)
+    rules = _Rules(_rules_in_force())
+    inventoried = TechnologyUse.objects.filter(agency=OuterRef("agency"), technology=OuterRef("technology"))
+    rows = _collect(uses, _public_requests().filter(Exists(inventoried)))
+    entries = {row.use.pk: _entry(row, rules, today) for row in rows.values() if row.use is not None}
+    return [entries[use.pk] for use in uses]
 
 
 # ---------------------------------------------------------------------------

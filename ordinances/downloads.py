@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -164,6 +165,9 @@ DEMO = Column(
     "is_demo", _("true for a fictional record made for demonstration."), field("is_demo"), Type.BOOLEAN
 )
 
+# The language staff wrote the record's text in (its code, then the language's name).
+LANGUAGE = coded("language", _("The language the record's text is written in."), settings.LANGUAGES)
+
 ORDINANCES = Dataset(
     slug="ordinances",
     title=_("Ordinances"),
@@ -191,6 +195,7 @@ ORDINANCES = Dataset(
             _("What in the record could not be checked against the primary text; empty when all was."),
             field("unverified_note"),
         ),
+        *LANGUAGE,
         DEMO,
         Column("url", _("The ordinance's page."), url_of, Type.URL),
     ),
@@ -212,6 +217,7 @@ AGENCIES = Dataset(
         ),
         Column("website", _("The agency's own website."), field("website")),
         Column("description", _("What the agency does."), field("description")),
+        *LANGUAGE,
         DEMO,
         Column("url", _("The agency's page."), url_of, Type.URL),
     ),
@@ -240,6 +246,7 @@ TECHNOLOGIES = Dataset(
         Column("description", _("What it does."), field("description")),
         Column("civil_liberties_concerns", _("Concerns it raises."), field("civil_liberties_concerns")),
         Column("vendors", _("Known vendors, comma separated."), field("vendors")),
+        *LANGUAGE,
         DEMO,
         Column("url", _("The technology's page."), url_of, Type.URL),
     ),
@@ -328,6 +335,7 @@ REQUESTS = Dataset(
             "effective_on", _("When an approval takes effect."), field("decision.effective_on"), Type.DATE
         ),
         Column("expires_on", _("When an approval ends."), field("decision.expires_on"), Type.DATE),
+        *LANGUAGE,
         DEMO,
         Column("url", _("The request's page, with its full public timeline."), url_of, Type.URL),
     ),
@@ -396,7 +404,8 @@ class _Echo:
         return value
 
 
-def _batched(lines: Iterable[str]) -> Iterator[str]:
+def batched(lines: Iterable[str]) -> Iterator[str]:
+    """Lines joined into chunks of `BATCH_ROWS`, so a streamed response is not one write per row."""
     batch: list[str] = []
     for line in lines:
         batch.append(line)
@@ -452,14 +461,22 @@ def download(request: HttpRequest, dataset: str, fmt: str) -> HttpResponse | Str
     filterset = spec.filterset_class(request.GET or None, queryset=spec.rows(), request=request)
     if filterset.is_bound and not filterset.is_valid():
         return _errors_response(filterset, fmt)
-    rows = filterset.qs.iterator(chunk_size=CHUNK_SIZE)
+    return stream(spec, filterset.qs, fmt, request.build_absolute_uri)
+
+
+def stream(spec: Dataset, rows: QuerySet, fmt: str, absolute: Callable[[str], str]) -> StreamingHttpResponse:
+    """
+    `rows` of `spec` as a streamed CSV or JSON file. The downloads and the API's CSV
+    (`ordinances.api`) both answer with it, so their columns cannot drift apart.
+    """
+    chunked = rows.iterator(chunk_size=CHUNK_SIZE)
     if fmt == "json":
-        pieces = json_pieces(spec, rows, request.build_absolute_uri)
+        pieces = json_pieces(spec, chunked, absolute)
         content_type = "application/json"
     else:
-        pieces = csv_lines(spec, rows, request.build_absolute_uri)
+        pieces = csv_lines(spec, chunked, absolute)
         content_type = "text/csv; charset=utf-8"
-    response = StreamingHttpResponse(_batched(pieces), content_type=content_type)
+    response = StreamingHttpResponse(batched(pieces), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{spec.slug}.{fmt}"'
     return response
 

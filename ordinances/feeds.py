@@ -14,6 +14,10 @@ the language of the feed's address (`/es/requests/feed/` is in Spanish).
 
 Entry ids are tag URIs (RFC 4151) built from the host, the record's creation date and its
 reference, so they do not change when a title, a status or the language does.
+
+A record's own text stays in the language staff wrote it in (its `language` field). Where
+that is not the feed's language, an entry title that is only the record's text carries
+`xml:lang`, and the record's text in an entry's HTML carries `lang` (`ordinances.languages`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import datetime
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
@@ -39,9 +43,11 @@ from django.utils.formats import date_format
 from django.utils.html import escape, format_html, linebreaks
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.xmlutils import SimplerXMLGenerator
 from django.views.decorators.http import require_safe
 
 from ordinances.filters import RequestFilter
+from ordinances.languages import in_language, lang_attribute, other_language
 from ordinances.models import Agency, Event, Request, Technology
 
 BLANK_LINES = re.compile(r"\s*\n\s*")
@@ -102,8 +108,8 @@ def request_summary(req: Request) -> str:
     """A request in one line of facts, as HTML: kind, agency, technology, status, dates."""
     parts = [
         escape(req.get_kind_display()),
-        escape(req.agency.name),
-        escape(req.technology.name),
+        in_language(req.agency.name, req.agency),
+        in_language(req.technology.name, req.technology),
         format_html(_("Status: {}"), req.get_status_display()),
     ]
     if req.submitted_at:
@@ -132,6 +138,34 @@ def join_safe(parts: list[SafeString]) -> SafeString:
     return mark_safe(" · ".join(parts))
 
 
+class PortalAtom1Feed(Atom1Feed):
+    """Atom, with `xml:lang` on an entry's title when the item gives a `title_language`."""
+
+    def add_item_elements(self, handler: SimplerXMLGenerator, item: dict[str, Any]) -> None:
+        language = item.get("title_language")
+        if language:
+            # The proxy writes through to `handler`, which is all the base class asks of it.
+            handler = cast(SimplerXMLGenerator, _TitleInLanguage(handler, language))
+        super().add_item_elements(handler, item)
+
+
+class _TitleInLanguage:
+    """The XML writer, adding `xml:lang` to the first <title> written through it (the entry's own)."""
+
+    def __init__(self, handler: SimplerXMLGenerator, language: str) -> None:
+        self._handler = handler
+        self._language = language
+
+    def addQuickElement(self, name: str, contents: str | None = None, attrs: dict | None = None) -> None:
+        if name == "title" and self._language:
+            attrs = {**(attrs or {}), "xml:lang": self._language}
+            self._language = ""
+        self._handler.addQuickElement(name, contents, attrs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._handler, name)
+
+
 @dataclass
 class Selection:
     """What one feed shows: its rows and how to name and link it."""
@@ -147,7 +181,7 @@ class Selection:
 class PortalFeed(Feed):
     """An Atom feed of the portal; subclasses say which rows and how each reads."""
 
-    feed_type = Atom1Feed
+    feed_type = PortalAtom1Feed
 
     @classmethod
     def as_view(cls) -> Callable[..., HttpResponse]:
@@ -222,6 +256,10 @@ class RequestEntries(PortalFeed):
         # An Atom title is text: the feed writer escapes it, so it must not be escaped here.
         demo = _("[Demo] ") if item.is_demo else ""
         return f"{demo}{item.reference}: {item.title}"
+
+    def item_extra_kwargs(self, item: Request) -> dict[str, Any]:
+        # Marked only when the title is the record's own text (and its reference), no words of ours.
+        return {"title_language": "" if item.is_demo else other_language(item)}
 
     def item_description(self, item: Request) -> str:
         return request_summary(item)
@@ -299,7 +337,7 @@ class DecisionsFeed(PortalFeed):
             facts.append(
                 format_html(
                     _("{body} voted {yes}–{no}"),
-                    body=decision.body,
+                    body=in_language(decision.body, item.ordinance),
                     yes=decision.votes_yes,
                     no=decision.votes_no,
                 )
@@ -344,7 +382,9 @@ class RequestEventsFeed(PortalFeed):
 
     def item_description(self, item: Event) -> str:
         # The facts are worded by the same partial as the request page's timeline.
-        rendered = render_to_string("partials/event_facts.html", {"data": item.data, "action": item.action})
+        rendered = render_to_string(
+            "partials/event_facts.html", {"data": item.data, "action": item.action, "req": item.request}
+        )
         facts = BLANK_LINES.sub("\n", rendered).strip()
         by = (
             format_html("<p>{}</p>", _("By: %(role)s") % {"role": item.actor_role_label})
@@ -352,6 +392,9 @@ class RequestEventsFeed(PortalFeed):
             else ""
         )
         note = linebreaks(item.note, autoescape=True) if item.note else ""
+        if note and other_language(item.request):
+            # The note is in the request's language.
+            note = format_html("<div{}>{}</div>", lang_attribute(item.request), mark_safe(note))
         return f"{by}{facts}{note}"
 
     def item_link(self, item: Event) -> str:

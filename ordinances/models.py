@@ -47,6 +47,21 @@ class Category(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+def language_field() -> models.CharField:
+    """
+    The language a record's text is written in. Staff type records in whatever language they
+    work in (usually English); pages in another language mark that text with a `lang`
+    attribute (the `lang_attr` and `lang_text` filters), so browsers and screen readers read
+    it as what it is.
+    """
+    return models.CharField(
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        help_text="The language this record's text is written in.",
+    )
+
+
 class Source(models.Model):
     """A public document a fact comes from: a news article, a council file, a code page."""
 
@@ -54,6 +69,12 @@ class Source(models.Model):
     title = models.CharField(max_length=300)
     publisher = models.CharField(max_length=200)
     published_on = models.DateField(null=True, blank=True)
+    # The Atlas of Surveillance keeps an archived snapshot beside every source link.
+    archived_url = models.URLField(
+        max_length=500,
+        blank=True,
+        help_text="An archived copy of the page (e.g. the Wayback Machine), in case the link dies.",
+    )
 
     class Meta:
         ordering = ["-published_on", "publisher"]
@@ -108,6 +129,7 @@ class Ordinance(models.Model):
     )
     sources = models.ManyToManyField(Source, blank=True, related_name="ordinances")
     is_demo = models.BooleanField(default=False, help_text="Fictional record for demonstration.")
+    language = language_field()
 
     objects = OrdinanceQuerySet.as_manager()
 
@@ -414,6 +436,7 @@ class Agency(models.Model):
         help_text="Users who draft and submit requests for this agency.",
     )
     is_demo = models.BooleanField(default=False, help_text="Fictional record for demonstration.")
+    language = language_field()
 
     class Meta:
         ordering = ["name"]
@@ -436,6 +459,7 @@ class Technology(models.Model):
     civil_liberties_concerns = models.TextField(blank=True)
     vendors = models.CharField(max_length=300, blank=True, help_text="Known vendors, comma separated.")
     is_demo = models.BooleanField(default=False, help_text="Fictional record for demonstration.")
+    language = language_field()
 
     class Meta:
         ordering = ["name"]
@@ -675,6 +699,7 @@ class Request(models.Model):
         "requested_term_days",
         "emergency_used_on",
         "renews",
+        "language",
     )
     EDITABLE_STATES = (Status.DRAFT, Status.RETURNED)
     # What each kind must say before it is submitted (besides title and purpose).
@@ -732,6 +757,7 @@ class Request(models.Model):
     hearing_noticed_on = models.DateField(null=True, blank=True, editable=False)
     hearing_at = models.DateTimeField(null=True, blank=True, editable=False)
     is_demo = models.BooleanField(default=False, help_text="Fictional record for demonstration.")
+    language = language_field()
 
     objects = RequestQuerySet.as_manager()
 
@@ -902,6 +928,8 @@ class Decision(models.Model):
     effective_on = models.DateField(null=True, blank=True)
     expires_on = models.DateField(null=True, blank=True)
     summary = models.TextField(blank=True)
+    # Of the summary and the conditions; the workflow takes the request's.
+    language = language_field()
 
     class Meta:
         indexes = [

@@ -66,6 +66,7 @@ ORDINANCE_FIELDS = (
     "full_text",
     "unverified_note",
     "is_demo",
+    "language",
 )
 VOTE_FIELDS = ("yes", "no", "abstain", "absent")
 DATE_FIELDS = frozenset({"introduced_on", "adopted_on", "effective_on", "published_on"})

@@ -158,6 +158,7 @@ class Result:
     snippet: SafeString  # a short escaped piece of the best matching field, words marked
     rank: float
     is_demo: bool
+    language: str = ""  # of the record's text, for its `lang` attribute on pages in another language
 
 
 @dataclass(frozen=True)
@@ -282,6 +283,7 @@ def _branch(kind: Kind, found: Sequence[str]) -> QuerySet[Any]:
         "hit_key": F(kind.key),
         "hit_title": F(kind.title),
         "hit_demo": F("is_demo"),
+        "hit_language": F("language"),
         "hit_rank": rank,
         **texts,
     }
@@ -352,4 +354,5 @@ def _result(row: dict[str, Any], pattern: re.Pattern[str]) -> Result:
         snippet=snippet(texts, pattern),
         rank=float(row["hit_rank"]),
         is_demo=bool(row["hit_demo"]),
+        language=row["hit_language"] or "",
     )

@@ -911,6 +911,8 @@ def _vote_handler(outcome: str) -> Handler:
             effective_on=effective,
             expires_on=expires,
             summary=summary.strip(),
+            # Council staff write the summary and conditions about the request, in its language.
+            language=r.language,
             **counts,
         )
         Condition.objects.bulk_create(
@@ -969,6 +971,7 @@ def _publish_policy(
         decided_on=published,
         effective_on=effective,
         summary=summary.strip(),
+        language=r.language,
     )
     return [], {"decided_on": published, "effective_on": effective}
 

@@ -51,6 +51,7 @@ def agency_form_data(obj: Request | None = None, **overrides) -> dict[str, str]:
         "sharing": "",
         "requested_term_days": "",
         "emergency_used_on": "",
+        "language": obj.language if obj else "en",
     }
     if obj is not None:
         # The attachments inline on the change form.
@@ -612,6 +613,7 @@ def test_clerk_can_edit_an_agency(client, clerk, agency_a):
         "covered": "on",
         "website": "",
         "description": "Renamed.",
+        "language": "en",
     }
 
     response = client.post(reverse("admin:ordinances_agency_change", args=[agency_a.pk]), data)

@@ -26,6 +26,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from ordinances import ocd
 from ordinances.downloads import DATASET_OF_LIST
 from ordinances.feeds import site_name
 
@@ -137,10 +138,23 @@ def og_locale(language: str) -> str:
     return f"{language.split('-')[0]}_US"
 
 
+def record_ocd_id(context: template.Context, view_name: str) -> str | None:
+    """
+    The Open Civic Data id of the page's own record (ordinances/ocd.py): an ordinance's
+    `ocd-bill`, a decided request's `ocd-vote` (when the council voted). None elsewhere.
+    """
+    if view_name == "ordinances:ordinance_detail" and context.get("ordinance") is not None:
+        return ocd.bill_id(context["ordinance"])
+    req = context.get("req") if view_name == "ordinances:request_detail" else None
+    decision = getattr(req, "decision", None) if req is not None and req.is_public else None
+    return ocd.vote_id(decision) if decision is not None else None
+
+
 @register.inclusion_tag("partials/head_meta.html", takes_context=True)
 def head_meta(context: template.Context, title: object = "", description: object = "") -> dict[str, Any]:
     """
-    The canonical address, the page in the other languages (hreflang) and Open Graph tags.
+    The canonical address, the page in the other languages (hreflang), Open Graph tags and
+    the city's Open Civic Data division (with the page's own record's OCD id, if it has one).
     `title` and `description` are the page's own (base.html's blocks, captured).
     """
     request: HttpRequest = context["request"]
@@ -161,6 +175,8 @@ def head_meta(context: template.Context, title: object = "", description: object
         "alternate_locales": [og_locale(code) for code, _name in settings.LANGUAGES if code != language],
         "translations": translations,
         "default_url": dict(translations).get(settings.LANGUAGE_CODE, ""),
+        "ocd_division": ocd.division_id(),
+        "ocd_id": record_ocd_id(context, view_name),
     }
 
 

@@ -306,3 +306,31 @@ def segment_label(segment: progress.Segment | progress.PathStep) -> str:
 @register.filter
 def segment_labels(segments: Iterable[progress.Segment | progress.PathStep]) -> list[str]:
     return [segment_label(segment) for segment in segments]
+
+
+# ---------------------------------------------------------------------------
+# The language of records staff typed (WCAG 3.1.2): see `ordinances.languages`
+# ---------------------------------------------------------------------------
+
+
+@register.filter
+def lang_attr(record: object) -> SafeString:
+    """
+    ` lang="xx"` when the record's text is not in the page's language, else nothing: put it
+    on the element that holds only the record's text, e.g. `<h1{{ req|lang_attr }}>`.
+    """
+    from ordinances.languages import lang_attribute
+
+    return lang_attribute(record)
+
+
+@register.filter
+def lang_text(text: object, record: object) -> SafeString:
+    """
+    The text in a `<span lang="xx">` when the record's language is not the page's, else as
+    it is: for record text sharing an element with interface words, e.g.
+    `{{ req.title|lang_text:req }}` beside a badge, or a name inside a translated sentence.
+    """
+    from ordinances.languages import in_language
+
+    return in_language(text, record)
