@@ -14,7 +14,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from ordinances.models import Agency, Category, Ordinance, Request, Technology
+from ordinances.models import Agency, Category, Decision, Ordinance, Request, Technology
 
 
 class SearchFilter(django_filters.CharFilter):
@@ -164,3 +164,43 @@ class RequestFilter(django_filters.FilterSet):
     class Meta:
         model = Request
         fields = ["q", "status", "kind", "agency", "technology", "category", "ordinance", "year"]
+
+
+class DecisionFilter(django_filters.FilterSet):
+    """The decisions list of the API (`/api/v1/decisions/`): by outcome, by the request's agency, technology and ordinance."""
+
+    outcome = django_filters.ChoiceFilter(
+        choices=Decision.Outcome.choices, label=_("Outcome"), empty_label=_("Any outcome")
+    )
+    agency = django_filters.ModelChoiceFilter(
+        field_name="request__agency",
+        queryset=Agency.objects.all(),
+        to_field_name="slug",
+        label=_("Agency"),
+        empty_label=_("Any agency"),
+    )
+    technology = django_filters.ModelChoiceFilter(
+        field_name="request__technology",
+        queryset=Technology.objects.all(),
+        to_field_name="slug",
+        label=_("Technology"),
+        empty_label=_("Any technology"),
+    )
+    category = django_filters.ChoiceFilter(
+        field_name="request__technology__category",
+        choices=Category.choices,
+        label=_("Technology category"),
+        empty_label=_("Any category"),
+    )
+    ordinance = django_filters.ModelChoiceFilter(
+        field_name="request__ordinance",
+        queryset=Ordinance.objects.all(),
+        to_field_name="slug",
+        label=_("Ordinance"),
+        empty_label=_("Any ordinance"),
+    )
+    year = YearFilter(field_name="decided_on")
+
+    class Meta:
+        model = Decision
+        fields = ["outcome", "agency", "technology", "category", "ordinance", "year"]

@@ -1,0 +1,576 @@
+"""
+The public API's representations (`/api/v1/`, views in `ordinances.api`).
+
+Facts, not sentences, as everywhere in the record: codes (some with a `*_label` in English,
+from the same choices the pages use: the API has one address, outside the language prefixes), ISO 8601 dates and moments, numbers,
+and text as the agency or the clerk wrote it. Records are named by their stable public
+identifiers (slugs, request references) and linked by `url` (the API resource) and
+`html_url` (the public page); numeric primary keys never leave the database.
+
+What the public may see is decided before a row gets here (`Request.objects.public()`,
+`Event.objects.public()`): nothing in this module reads a draft, an internal note, a login
+name or an e-mail address, and no field names a user account.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db import models
+from django.db.models import Model
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+
+from ordinances import deadlines, ocd, progress
+from ordinances.board import BoardEntry, StatusCode
+from ordinances.models import (
+    Agency,
+    Attachment,
+    CategoryRule,
+    Condition,
+    Deadline,
+    Decision,
+    Event,
+    Ordinance,
+    OrdinanceChange,
+    ProcessStep,
+    Request,
+    Source,
+    StatutoryException,
+    Technology,
+)
+from ordinances.templatetags.portal import BOARD_STATUS_LABELS
+
+
+def _absolute(serializer: serializers.Field, path: str) -> str:
+    request = serializer.context.get("request")
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+def api_url(serializer: serializers.Field, view_name: str, **kwargs: str) -> str:
+    """The absolute address of an API resource, e.g. `api:agency-detail` with `slug=...`."""
+    return reverse(view_name, kwargs=kwargs, request=serializer.context.get("request"))
+
+
+class ApiUrlField(serializers.Field):
+    """A read-only link to an API resource found by one of the row's public identifiers."""
+
+    def __init__(self, view_name: str, *, lookup: str = "slug", url_kwarg: str | None = None, **kwargs):
+        kwargs["source"] = "*"
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+        self.view_name = view_name
+        self.lookup = lookup
+        self.url_kwarg = url_kwarg or lookup.rsplit(".", 1)[-1]
+
+    def to_representation(self, value: Any) -> str:
+        for part in self.lookup.split("."):
+            value = getattr(value, part)
+        return api_url(self, self.view_name, **{self.url_kwarg: str(value)})
+
+
+class HtmlUrlField(serializers.Field):
+    """The absolute address of the record's public page."""
+
+    def __init__(self, **kwargs):
+        kwargs["source"] = "*"
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Model) -> str:
+        return _absolute(self, value.get_absolute_url())  # type: ignore[attr-defined]
+
+
+class LabelField(serializers.Field):
+    """The words for a code field (`get_<field>_display`), in the active language (English under /api/)."""
+
+    def __init__(self, code_field: str, **kwargs):
+        kwargs["source"] = "*"
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+        self.code_field = code_field
+
+    def to_representation(self, value: Model) -> str:
+        return str(getattr(value, f"get_{self.code_field}_display")())
+
+
+extend_schema_field(OpenApiTypes.URI)(ApiUrlField)
+extend_schema_field(OpenApiTypes.URI)(HtmlUrlField)
+extend_schema_field(OpenApiTypes.STR)(LabelField)
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """A moment in UTC, ISO 8601 with a `Z`, as the downloads write it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("default_timezone", datetime.UTC)
+        super().__init__(**kwargs)
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """Read-only representations whose moments are in UTC."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: UTCDateTimeField,
+    }
+
+
+class VotesSerializer(serializers.Serializer):
+    """A vote's count, from the `votes_*` fields of an ordinance or a decision."""
+
+    yes = serializers.IntegerField(source="votes_yes", allow_null=True, read_only=True)
+    no = serializers.IntegerField(source="votes_no", allow_null=True, read_only=True)
+    abstain = serializers.IntegerField(source="votes_abstain", allow_null=True, read_only=True)
+    absent = serializers.IntegerField(source="votes_absent", allow_null=True, read_only=True)
+
+
+# ---------------------------------------------------------------------------
+# References from one record to another
+# ---------------------------------------------------------------------------
+
+
+class AgencyRefSerializer(ModelSerializer):
+    url = ApiUrlField("api:agency-detail")
+
+    class Meta:
+        model = Agency
+        fields = ["slug", "name", "url"]
+
+
+class TechnologyRefSerializer(ModelSerializer):
+    url = ApiUrlField("api:technology-detail")
+
+    class Meta:
+        model = Technology
+        fields = ["slug", "name", "category", "url"]
+
+
+class OrdinanceRefSerializer(ModelSerializer):
+    url = ApiUrlField("api:ordinance-detail")
+
+    class Meta:
+        model = Ordinance
+        fields = ["slug", "file_number", "title", "url"]
+
+
+class RequestRefSerializer(ModelSerializer):
+    url = ApiUrlField("api:request-detail", lookup="reference")
+
+    class Meta:
+        model = Request
+        fields = ["reference", "status", "url"]
+
+
+class ExceptionRefSerializer(ModelSerializer):
+    class Meta:
+        model = StatutoryException
+        fields = ["slug", "title"]
+
+
+# ---------------------------------------------------------------------------
+# Ordinances and their process
+# ---------------------------------------------------------------------------
+
+
+class SourceSerializer(ModelSerializer):
+    class Meta:
+        model = Source
+        fields = ["url", "title", "publisher", "published_on"]
+
+
+class RuleSerializer(ModelSerializer):
+    class Meta:
+        model = CategoryRule
+        fields = ["category", "rule", "note"]
+
+
+class ExceptionSerializer(ModelSerializer):
+    class Meta:
+        model = StatutoryException
+        fields = ["slug", "title", "category", "description", "verified", "verification_note"]
+
+
+class StepSerializer(ModelSerializer):
+    """One step of the path: for a vote, the deciding body, its seats and the majority it needs."""
+
+    class Meta:
+        model = ProcessStep
+        fields = ["kind", "body", "seats", "majority", "verified", "note"]
+
+
+class DeadlineSerializer(ModelSerializer):
+    class Meta:
+        model = Deadline
+        fields = [
+            "kind",
+            "amount",
+            "unit",
+            "counted_from",
+            "month",
+            "day",
+            "extension_amount",
+            "verified",
+            "note",
+        ]
+
+
+class OrdinanceSerializer(ModelSerializer):
+    """An ordinance with its process as data: rules, exceptions, steps in order, deadlines."""
+
+    url = ApiUrlField("api:ordinance-detail")
+    html_url = HtmlUrlField()
+    changes_url = ApiUrlField("api:ordinance-changes")
+    status_label = LabelField("status")
+    ocd_id = serializers.SerializerMethodField(help_text="Its Open Civic Data bill id (docs/api.md).")
+    votes = VotesSerializer(source="*", read_only=True)
+    sources = SourceSerializer(many=True, read_only=True)
+    rules = RuleSerializer(many=True, read_only=True)
+    exceptions = ExceptionSerializer(many=True, read_only=True)
+    steps = serializers.SerializerMethodField()
+    deadlines = DeadlineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Ordinance
+        fields = [
+            "slug",
+            "url",
+            "html_url",
+            "changes_url",
+            "ocd_id",
+            "file_number",
+            "title",
+            "jurisdiction",
+            "code_citation",
+            "status",
+            "status_label",
+            "introduced_on",
+            "adopted_on",
+            "effective_on",
+            "author",
+            "votes",
+            "summary",
+            "full_text",
+            "unverified_note",
+            "language",
+            "is_demo",
+            "sources",
+            "rules",
+            "exceptions",
+            "steps",
+            "deadlines",
+        ]
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_ocd_id(self, ordinance: Ordinance) -> str:
+        return ocd.bill_id(ordinance)
+
+    @extend_schema_field(StepSerializer(many=True))
+    def get_steps(self, ordinance: Ordinance) -> list[dict[str, Any]]:
+        # In the order a request meets them (`Ordinance.path`), not the table's order.
+        return StepSerializer(ordinance.path(), many=True, context=self.context).data
+
+
+class OrdinanceChangeSerializer(ModelSerializer):
+    """One change to an ordinance's process: each changed value's path, old and new, as stored."""
+
+    changes = serializers.JSONField(read_only=True)
+
+    class Meta:
+        model = OrdinanceChange
+        fields = ["created_at", "actor_name", "actor_role", "via", "changes"]
+
+
+# ---------------------------------------------------------------------------
+# Agencies and technologies
+# ---------------------------------------------------------------------------
+
+
+class AgencySerializer(ModelSerializer):
+    url = ApiUrlField("api:agency-detail")
+    html_url = HtmlUrlField()
+    board_url = ApiUrlField("api:agency-board")
+    kind_label = LabelField("kind")
+
+    class Meta:
+        model = Agency
+        fields = [
+            "slug",
+            "url",
+            "html_url",
+            "board_url",
+            "name",
+            "kind",
+            "kind_label",
+            "covered",
+            "website",
+            "description",
+            "language",
+            "is_demo",
+        ]
+
+
+class TechnologySerializer(ModelSerializer):
+    url = ApiUrlField("api:technology-detail")
+    html_url = HtmlUrlField()
+    board_url = ApiUrlField("api:technology-board")
+    category_label = LabelField("category")
+    # Annotated by the view (`rule_in_force_subquery`): the rule in force for its category.
+    governing_rule = serializers.ChoiceField(
+        choices=CategoryRule.Rule.choices, allow_null=True, read_only=True
+    )
+
+    class Meta:
+        model = Technology
+        fields = [
+            "slug",
+            "url",
+            "html_url",
+            "board_url",
+            "name",
+            "category",
+            "category_label",
+            "governing_rule",
+            "description",
+            "civil_liberties_concerns",
+            "vendors",
+            "language",
+            "is_demo",
+        ]
+
+
+# ---------------------------------------------------------------------------
+# Requests, decisions, conditions and the timeline
+# ---------------------------------------------------------------------------
+
+
+class ConditionSerializer(ModelSerializer):
+    class Meta:
+        model = Condition
+        fields = ["text", "due_on", "status"]
+
+
+class DecisionSerializer(ModelSerializer):
+    """A decision on a public request, with its vote (when the law has one) and its conditions."""
+
+    url = ApiUrlField("api:decision-detail", lookup="request.reference", url_kwarg="reference")
+    request = RequestRefSerializer(read_only=True)
+    outcome_label = LabelField("outcome")
+    ocd_id = serializers.SerializerMethodField(
+        help_text="The Open Civic Data id of the vote; null for a decision made without one."
+    )
+    votes = VotesSerializer(source="*", read_only=True)
+    conditions = ConditionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Decision
+        fields = [
+            "url",
+            "request",
+            "outcome",
+            "outcome_label",
+            "ocd_id",
+            "decided_on",
+            "body",
+            "seats",
+            "votes",
+            "effective_on",
+            "expires_on",
+            "summary",
+            "language",
+            "conditions",
+        ]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_ocd_id(self, decision: Decision) -> str | None:
+        return ocd.vote_id(decision)
+
+
+class NestedDecisionSerializer(DecisionSerializer):
+    """A decision inside its request, which it does not repeat."""
+
+    class Meta(DecisionSerializer.Meta):
+        fields = [name for name in DecisionSerializer.Meta.fields if name != "request"]
+
+
+class DocumentSerializer(ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["title", "url", "uploaded_at"]
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_url(self, attachment: Attachment) -> str:
+        href = attachment.href
+        return _absolute(self, href) if href else ""
+
+
+class DueSerializer(serializers.Serializer):
+    """A deadline that has started to run: the ordinance's row, the date it counts from, the day it falls due."""
+
+    kind = serializers.ChoiceField(choices=Deadline.Kind.choices, read_only=True)
+    anchor = serializers.DateField(read_only=True)
+    due_on = serializers.DateField(read_only=True)
+
+
+class UpcomingSerializer(serializers.Serializer):
+    """A date ahead of a pending request: a deadline running for it, the close of comment, its hearing."""
+
+    kind = serializers.CharField(
+        read_only=True,
+        help_text="A deadline kind (as in the ordinance's deadlines), `comment_closes` or `hearing`.",
+    )
+    on = serializers.SerializerMethodField(
+        help_text="A date (YYYY-MM-DD), or for a hearing a moment (ISO 8601)."
+    )
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_on(self, item: progress.Upcoming) -> str:
+        if isinstance(item.on, datetime.datetime):
+            return UTCDateTimeField().to_representation(item.on)
+        return item.on.isoformat()
+
+
+class RequestSerializer(ModelSerializer):
+    """A public request (never a draft) with its decision, conditions, documents and dates."""
+
+    url = ApiUrlField("api:request-detail", lookup="reference")
+    html_url = HtmlUrlField()
+    timeline_url = ApiUrlField("api:request-timeline", lookup="reference")
+    kind_label = LabelField("kind")
+    status_label = LabelField("status")
+    agency = AgencyRefSerializer(read_only=True)
+    technology = TechnologyRefSerializer(read_only=True)
+    ordinance = OrdinanceRefSerializer(read_only=True)
+    exception = ExceptionRefSerializer(read_only=True, allow_null=True)
+    renews = RequestRefSerializer(read_only=True, allow_null=True)
+    decision = serializers.SerializerMethodField()
+    documents = DocumentSerializer(source="attachments", many=True, read_only=True)
+    deadlines = serializers.SerializerMethodField()
+    upcoming = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Request
+        fields = [
+            "reference",
+            "url",
+            "html_url",
+            "timeline_url",
+            "kind",
+            "kind_label",
+            "status",
+            "status_label",
+            "title",
+            "agency",
+            "technology",
+            "ordinance",
+            "exception",
+            "renews",
+            "purpose",
+            "justification",
+            "alternatives_considered",
+            "data_collected",
+            "retention",
+            "sharing",
+            "requested_term_days",
+            "emergency_used_on",
+            "submitted_at",
+            "advisory_referred_on",
+            "comment_period_opened_on",
+            "comment_period_ends_on",
+            "hearing_noticed_on",
+            "hearing_at",
+            "decision",
+            "documents",
+            "deadlines",
+            "upcoming",
+            "language",
+            "is_demo",
+        ]
+
+    @extend_schema_field(NestedDecisionSerializer(allow_null=True))
+    def get_decision(self, request: Request) -> dict[str, Any] | None:
+        decision = getattr(request, "decision", None)
+        if decision is None:
+            return None
+        return NestedDecisionSerializer(decision, context=self.context).data
+
+    @extend_schema_field(DueSerializer(many=True))
+    def get_deadlines(self, request: Request) -> list[dict[str, Any]]:
+        return DueSerializer(deadlines.for_request(request), many=True, context=self.context).data
+
+    @extend_schema_field(UpcomingSerializer(many=True))
+    def get_upcoming(self, request: Request) -> list[dict[str, Any]]:
+        return UpcomingSerializer(progress.upcoming(request), many=True, context=self.context).data
+
+
+class EventSerializer(ModelSerializer):
+    """
+    One public timeline entry: what happened (a code), the status it moved from and to, when,
+    the role that permitted it, the person's display name (never a login), the facts the
+    step produced and the note a person wrote for the public record.
+    """
+
+    action_label = LabelField("action")
+    data = serializers.JSONField(read_only=True)
+
+    class Meta:
+        model = Event
+        fields = [
+            "action",
+            "action_label",
+            "from_status",
+            "to_status",
+            "created_at",
+            "actor_role",
+            "actor_name",
+            "data",
+            "note",
+        ]
+
+
+# ---------------------------------------------------------------------------
+# The status board
+# ---------------------------------------------------------------------------
+
+
+class ApprovalSerializer(serializers.Serializer):
+    """An approval (or exception, or published policy) in effect on a board row."""
+
+    reference = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=Request.Status.choices, read_only=True)
+    url = ApiUrlField("api:request-detail", lookup="reference")
+    effective_on = serializers.DateField(source="decision.effective_on", allow_null=True, read_only=True)
+    expires_on = serializers.DateField(source="decision.expires_on", allow_null=True, read_only=True)
+
+
+class BoardEntrySerializer(serializers.Serializer):
+    """Where one agency stands with one technology: the derived status code and the record behind it."""
+
+    agency = AgencyRefSerializer(read_only=True)
+    technology = TechnologyRefSerializer(read_only=True)
+    status = serializers.ChoiceField(
+        choices=[(code.value, code.name) for code in StatusCode], source="code", read_only=True
+    )
+    status_label = serializers.SerializerMethodField()
+    rule = serializers.ChoiceField(
+        choices=CategoryRule.Rule.choices, source="rule.rule", allow_null=True, read_only=True
+    )
+    ordinance = OrdinanceRefSerializer(source="rule.ordinance", allow_null=True, read_only=True)
+    in_inventory = serializers.SerializerMethodField()
+    approvals = ApprovalSerializer(source="active", many=True, read_only=True)
+    pending = RequestRefSerializer(many=True, read_only=True)
+    until = serializers.DateField(allow_null=True, read_only=True)
+    is_demo = serializers.BooleanField(read_only=True)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_status_label(self, entry: BoardEntry) -> str:
+        return str(BOARD_STATUS_LABELS.get(str(entry.code), entry.code))
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_in_inventory(self, entry: BoardEntry) -> bool:
+        return entry.use is not None
