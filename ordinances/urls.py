@@ -1,6 +1,6 @@
 from django.urls import path, re_path, register_converter
 
-from ordinances import calendars, downloads, feeds, views
+from ordinances import atlas, calendars, downloads, embed, feeds, views
 
 
 class ReferenceConverter:
@@ -48,5 +48,10 @@ urlpatterns = [
         name="download",
     ),
     path("data/", downloads.data_dictionary, name="data_dictionary"),
+    # The inventory in the Atlas of Surveillance's column layout (ordinances/atlas.py).
+    path("data/atlas.csv", atlas.atlas_csv, name="atlas_csv"),
     path("search/", views.search, name="search"),
+    # Status widgets other sites may frame (ordinances/embed.py).
+    path("embed/technologies/<slug:slug>/", embed.technology_status, name="embed_technology"),
+    path("embed/requests/<reference:reference>/", embed.request_status, name="embed_request"),
 ]

@@ -12,6 +12,7 @@ https://docs.djangoproject.com/en/5.2/ref/settings/
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -75,17 +76,27 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django_filters",
     "rest_framework",
+    "drf_spectacular",
+    # Swagger UI and Redoc for /api/docs/ as our own static files, never from a CDN.
+    "drf_spectacular_sidecar",
     "ordinances",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Any origin may read /api/ and /data.json (GET, HEAD); see ordinances/middleware.py.
+    "ordinances.middleware.OpenDataCorsMiddleware",
+    # ETag on every non-streaming answer, 304 for a matching If-None-Match or If-Modified-Since.
+    # https://docs.djangoproject.com/en/5.2/ref/middleware/#module-django.middleware.http
+    "django.middleware.http.ConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Last-Modified from the public record, 304 before the view runs (after auth: anonymous only).
+    "ordinances.middleware.PublicLastModifiedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -186,12 +197,107 @@ STORAGES = {
 # The city this deployment serves, named in the header, the home page and page titles. Each
 # city's laws are loaded from its process file (`manage.py load_process ordinances/laws/...`).
 PORTAL_CITY = os.environ.get("PORTAL_CITY", "Minneapolis")
+# Where the city sits: its state's postal code and its county, for the Atlas of Surveillance
+# columns (`/data/atlas.csv`, `manage.py import_atlas`).
+PORTAL_STATE = os.environ.get("PORTAL_STATE", "MN").strip().upper()
+PORTAL_COUNTY = os.environ.get("PORTAL_COUNTY", "Hennepin").strip()
+
+
+def ocd_type_id(name: str) -> str:
+    """
+    A name as an Open Civic Data division `type_id` (OCDEP 2, "Identifier Scheme"): lowercase,
+    spaces to underscores, any character other than letters, digits, `.`, `-`, `_` and `~` to `~`.
+    https://open-civic-data.readthedocs.io/en/latest/proposals/0002.html
+    """
+    return re.sub(r"[^\w.~-]", "~", "_".join(name.lower().split()))
+
+
+# The city's Open Civic Data division, e.g. ocd-division/country:us/state:mn/place:minneapolis.
+# A place's id names its state and itself, not its county. Set it where the city's id in
+# opencivicdata/ocd-division-ids differs from the one its name gives (see ordinances/ocd.py).
+PORTAL_OCD_DIVISION = os.environ.get("PORTAL_OCD_DIVISION") or (
+    f"ocd-division/country:us/state:{ocd_type_id(PORTAL_STATE)}/place:{ocd_type_id(PORTAL_CITY)}"
+)
 
 # Public lists show this many rows a page.
 PORTAL_PAGE_SIZE = envint("PORTAL_PAGE_SIZE", 25)
 
+# The open-data catalog (/data.json, DCAT-US 1.1; ordinances/catalog.py): who publishes the
+# data, whom to write to about it (a vCard email), and the license every dataset is under.
+# CC0 by default: the public record, free to reuse without conditions.
+PORTAL_PUBLISHER = os.environ.get("PORTAL_PUBLISHER") or f"City of {PORTAL_CITY}"
+PORTAL_CONTACT_NAME = os.environ.get("PORTAL_CONTACT_NAME") or f"{PORTAL_CITY} Surveillance Oversight Portal"
+PORTAL_CONTACT_EMAIL = os.environ.get("PORTAL_CONTACT_EMAIL") or "open-data@example.org"
+if not re.fullmatch(r"[\w.-]+@[\w.-]+\.[\w.-]+", PORTAL_CONTACT_EMAIL):
+    raise ImproperlyConfigured(f"PORTAL_CONTACT_EMAIL must be an email address; got {PORTAL_CONTACT_EMAIL!r}")
+PORTAL_DATA_LICENSE = (
+    os.environ.get("PORTAL_DATA_LICENSE") or "https://creativecommons.org/publicdomain/zero/1.0/"
+)
+
+# https://docs.djangoproject.com/en/5.2/topics/cache/
+# Local memory by default (one process, nothing to run); Redis, shared by every worker, when
+# REDIS_URL is set (e.g. redis://127.0.0.1:6379/0). The API's throttle counts calls here.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# Calls an anonymous client may make to the API, e.g. "120/min" (per s, min, hour or day).
+API_ANON_RATE = os.environ.get("PORTAL_API_ANON_RATE", "120/min")
+if not re.fullmatch(r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)", API_ANON_RATE):
+    raise ImproperlyConfigured(f"PORTAL_API_ANON_RATE must read like 120/min; got {API_ANON_RATE!r}")
+
 REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # The public API's OpenAPI 3.1 schema (/api/schema/); see ordinances/api.py and docs/api.md.
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Anonymous clients are counted by address in the default cache; past the rate, 429 with
+    # Retry-After. https://www.django-rest-framework.org/api-guide/throttling/
+    "DEFAULT_THROTTLE_CLASSES": ["ordinances.throttles.PublicAnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"anon": API_ANON_RATE},
+    # Proxies in front of the app: the client's address is the one they add to
+    # X-Forwarded-For. 0 (the address of the connection) in development; the production
+    # profile sits behind one (SECURE_PROXY_SSL_HEADER).
+    "NUM_PROXIES": envint("DJANGO_NUM_PROXIES", 0 if DEBUG else 1),
+}
+
+# The API's schema and docs. https://drf-spectacular.readthedocs.io/en/latest/settings.html
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Surveillance Oversight Portal API",
+    "DESCRIPTION": (
+        "Read-only public record of surveillance-technology ordinances, agencies, technologies, "
+        "the status board, and agencies' requests with their decisions and public timelines. "
+        "Versioning, pagination, filters and CSV: docs/api.md."
+    ),
+    "VERSION": "1.0.0",
+    "OAS_VERSION": "3.1.0",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # One name for each code list that several fields share.
+    "ENUM_NAME_OVERRIDES": {
+        "AgencyKindEnum": "ordinances.models.Agency.Kind",
+        "RequestKindEnum": "ordinances.models.Request.Kind",
+        "StepKindEnum": "ordinances.models.ProcessStep.Kind",
+        "DeadlineKindEnum": "ordinances.models.Deadline.Kind",
+        "OrdinanceStatusEnum": "ordinances.models.Ordinance.Status",
+        "RequestStatusEnum": "ordinances.models.Request.Status",
+        "ConditionStatusEnum": "ordinances.models.Condition.Status",
+        "BoardStatusEnum": "ordinances.board.StatusCode",
+        "CategoryEnum": "ordinances.models.Category",
+        "RuleCategoryEnum": "ordinances.models.RULE_CATEGORY_CHOICES",
+        "RuleEnum": "ordinances.models.CategoryRule.Rule",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "ordinances.api.document_errors_and_csv",
+    ],
 }
 
 # The production profile. https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/

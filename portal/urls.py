@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import URLPattern, URLResolver, include, path
 
+from ordinances.catalog import data_catalog
 from ordinances.sitemaps import SITEMAPS, robots_txt
 
 admin.site.site_header = "Surveillance Oversight Portal: review workspace"
@@ -20,6 +21,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # One sitemap for every language (each page lists its translations); see ordinances/sitemaps.py.
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("robots.txt", robots_txt, name="robots_txt"),
+    # The public read-only API, its schema and docs (ordinances/api.py, docs/api.md): one
+    # address in every language, so outside the language prefixes.
+    path("api/", include("ordinances.api")),
+    # Every dataset the portal publishes, as a DCAT-US 1.1 catalog (ordinances/catalog.py).
+    path("data.json", data_catalog, name="data_catalog"),
 ]
 # The public portal in each language: English at the root, the others under /es/, /so/, /hmn/.
 urlpatterns += i18n_patterns(path("", include("ordinances.urls")), prefix_default_language=False)

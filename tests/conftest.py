@@ -17,6 +17,7 @@ import datetime
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 from django.utils import timezone, translation
 from model_bakery import baker
 
@@ -39,6 +40,12 @@ PASSWORD = "correct-horse-battery-staple"
 def fast_password_hashing(settings):
     # PBKDF2's deliberate slowness buys nothing in tests and costs seconds per persona.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Start each test with an empty cache: the API's throttle counts each client's calls there."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -243,6 +243,7 @@ PAGE_TYPES = {
     "how it works": "/how-it-works/",
     "search": "/search/?q=police",
     "data dictionary": "/data/",
+    "embedded status": "/embed/technologies/facial-recognition/",
     "not found": "/no-such-page/",
 }
 LANGUAGE_PREFIXES = ["", "/es", "/so", "/hmn"]
