@@ -584,7 +584,8 @@ def _source(link: Link, created: Created) -> tuple[Source, bool]:
     for name, value in blanks.items():
         setattr(source, name, value)
     if blanks:
-        source.save(update_fields=list(blanks))
+        # `updated_at` named too: a save of some fields sets only the fields it names.
+        source.save(update_fields=[*blanks, "updated_at"])
     return source, bool(blanks)
 
 
@@ -617,17 +618,21 @@ def write(row: Row, created: Created) -> str:
         for name, value in changes.items():
             setattr(use, name, value)
         if changes:
-            use.save(update_fields=list(changes))
+            use.save(update_fields=[*changes, "updated_at"])
             outcome = "updated"
     linked = set(use.sources.values_list("pk", flat=True))
+    newly_linked = False
     for link in row.links:
         source, changed = _source(link, created)
         if source.pk not in linked:
             use.sources.add(source)
             linked.add(source.pk)
-            changed = True
+            changed = newly_linked = True
         if changed and outcome == "unchanged":
             outcome = "updated"
+    if newly_linked:
+        # A new link changes the row without saving it: its `updated_at` tells when it changed.
+        use.save(update_fields=["updated_at"])
     return outcome
 
 

@@ -30,7 +30,7 @@ from django.views.decorators.http import require_safe
 
 from ordinances import downloads, freshness
 from ordinances.freshness import Changes, newest
-from ordinances.models import Agency, Ordinance, Technology
+from ordinances.models import Agency, Ordinance, Source, Technology, TechnologyUse
 
 SCHEMA = "https://project-open-data.cio.gov/v1.1/schema"
 CONTEXT = "https://project-open-data.cio.gov/v1.1/schema/catalog.jsonld"
@@ -51,22 +51,23 @@ DATASET_KEYWORDS: dict[str, tuple[str, ...]] = {
 Moment = Callable[[Changes], datetime.datetime | None]
 
 
-def _edited(*models: type[Model], also: Moment | None = None) -> Moment:
-    """When a dataset's rows last changed: the admin's edits of `models`, and `also`."""
+def _changed(*models: type[Model], also: Moment | None = None) -> Moment:
+    """When a dataset's rows last changed: the latest save (or admin deletion) of `models`, and `also`."""
 
     def moment(changes: Changes) -> datetime.datetime | None:
-        return newest(changes.edited(*models), also(changes) if also else None)
+        return newest(changes.changed(*models), also(changes) if also else None)
 
     return moment
 
 
-# When each list's rows last changed. Ordinances keep a change history; a technology's rule
-# in force comes from the ordinances; a request's columns name its agency and technology.
+# When each list's rows last changed. Ordinances keep a change history; an agency's and a
+# technology's pages list the inventory and its sources; a technology's rule in force comes
+# from the ordinances; a request's columns name its agency and technology.
 DATASET_MODIFIED: dict[str, Moment] = {
-    "ordinances": _edited(Ordinance, also=lambda c: c.ordinances),
-    "agencies": _edited(Agency),
-    "technologies": _edited(Technology, also=lambda c: c.ordinances),
-    "requests": _edited(Agency, Technology, also=lambda c: newest(c.requests, c.ordinances)),
+    "ordinances": _changed(Ordinance, also=lambda c: c.ordinances),
+    "agencies": _changed(Agency, TechnologyUse, Source),
+    "technologies": _changed(Technology, TechnologyUse, Source, also=lambda c: c.ordinances),
+    "requests": _changed(Agency, Technology, also=lambda c: newest(c.requests, c.ordinances)),
 }
 
 
@@ -81,9 +82,9 @@ class _Builder:
     def __init__(self, request: HttpRequest, changes: Changes) -> None:
         self.request = request
         self.changes = changes
-        # A dataset none of whose sources recorded a moment (rows loaded without the admin)
-        # changed at the latest when the record last did; an empty database, when it was set up.
-        self.fallback = changes.record or freshness.database_set_up_at() or changes.now
+        # A dataset none of whose sources has a moment (its tables are empty) changed at the
+        # latest when the record last did; on an empty database, when it was set up.
+        self.fallback = changes.record or changes.set_up or changes.now
 
     def url(self, name: str, **kwargs: Any) -> str:
         return self.request.build_absolute_uri(reverse(name, kwargs=kwargs or None))

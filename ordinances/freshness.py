@@ -8,31 +8,48 @@ Every moment comes from the record itself, never from a clock of our own:
 - a public request's `updated_at` (every workflow step and edit saves it);
 - the public timeline (`Event.objects.public()` of public requests: notes, documents,
   conditions); internal notes are left out, so no header tells when staff wrote one;
-- the admin's log (`LogEntry`): agencies, technologies, the inventory and sources have no
-  time of their own, and the admin logs every edit a clerk makes to them.
+- the `updated_at` of agencies, technologies, the inventory (`TechnologyUse`) and sources,
+  which every save sets, however the row was written: the admin, `manage.py import_atlas`,
+  `seed_demo` or a shell (a bulk `update()` or `bulk_create()` must set it itself);
+- a deletion leaves no row to carry a moment: the admin's log of deletions (`LogEntry`)
+  gives the moment of those of ordinances, agencies, technologies, the inventory and sources.
 
 A page also changes with the calendar: public comment closes at the end of a day, an
 approval takes effect or ends on a date, a hearing is held at its moment. So the moment of
 a page (`Changes.page`) is never earlier than the start of today in the city's time zone
-nor than the last hearing already held. Records written by management commands without the
-admin (`seed_demo`) carry no moment of their own; the start of the next day covers them.
+nor than the last hearing already held.
 
-Four queries, however many rows (`latest`).
+One query, however many rows (`latest`): the latest moment of each source, one row each,
+joined by UNION ALL.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.contrib.admin.models import LogEntry
+from django.contrib.admin.models import DELETION, LogEntry
 from django.db.migrations.recorder import MigrationRecorder
-from django.db.models import Max, Model, Q
+from django.db.models import Max, Model, QuerySet, Value
 from django.http import HttpRequest
 from django.utils import timezone
 
-from ordinances.models import Event, OrdinanceChange, Request
+from ordinances.models import (
+    Agency,
+    Event,
+    Ordinance,
+    OrdinanceChange,
+    Request,
+    Source,
+    Technology,
+    TechnologyUse,
+)
+
+# The public models whose rows keep their own `updated_at`.
+UPDATED: tuple[type[Model], ...] = (Agency, Technology, TechnologyUse, Source)
+# The public models whose deletions in the admin count as changes.
+DELETED: tuple[type[Model], ...] = (Ordinance, *UPDATED)
 
 
 def newest(*moments: datetime.datetime | None) -> datetime.datetime | None:
@@ -50,18 +67,18 @@ class Changes:
     requests: datetime.datetime | None  # the latest `updated_at` of a public request
     timeline: datetime.datetime | None  # the latest public Event of a public request
     hearing_held: datetime.datetime | None  # the latest hearing already held
-    admin: datetime.datetime | None  # the latest admin log entry of any record
-    # The latest admin log entry of each model, by "app_label.model".
-    admin_by_model: dict[str, datetime.datetime] = field(default_factory=dict)
+    set_up: datetime.datetime | None = None  # when the database was last migrated
+    # The latest save or admin deletion of a row of each model, by `model._meta.model_name`.
+    by_model: dict[str, datetime.datetime] = field(default_factory=dict)
 
-    def edited(self, *models: type[Model]) -> datetime.datetime | None:
-        """The latest admin edit of a record of `models`."""
-        return newest(*(self.admin_by_model.get(model._meta.label_lower) for model in models))
+    def changed(self, *models: type[Model]) -> datetime.datetime | None:
+        """The latest save or admin deletion of a row of `models`."""
+        return newest(*(self.by_model.get(model._meta.model_name or "") for model in models))
 
     @property
     def record(self) -> datetime.datetime | None:
         """The latest change of any source."""
-        return newest(self.ordinances, self.requests, self.timeline, self.admin)
+        return newest(self.ordinances, self.requests, self.timeline, *self.by_model.values())
 
     @property
     def page(self) -> datetime.datetime:
@@ -75,33 +92,58 @@ class Changes:
         return newest(self.record, self.hearing_held, midnight) or midnight
 
 
+def _latest(name: str, rows: QuerySet[Any], moment: str) -> QuerySet[Any]:
+    """One row, (`name`, the latest `moment` of `rows`), for the UNION of `latest`."""
+    return (
+        rows.order_by()
+        .annotate(freshness_source=Value(name))
+        .values("freshness_source")  # a constant: no GROUP BY, so one row even of no rows (NULL)
+        .annotate(latest=Max(moment))
+        .values_list("freshness_source", "latest")
+    )
+
+
 def latest(now: datetime.datetime | None = None) -> Changes:
-    """The latest moment of each source, in four queries."""
+    """The latest moment of each source, in one query."""
     now = now or timezone.now()
-    requests = Request.objects.public().aggregate(
-        updated=Max("updated_at"), hearing=Max("hearing_at", filter=Q(hearing_at__lte=now))
-    )
-    timeline = (
-        Event.objects.public()
-        .exclude(request__status=Request.Status.DRAFT)
-        .aggregate(latest=Max("created_at"))["latest"]
-    )
-    ordinances = OrdinanceChange.objects.aggregate(latest=Max("created_at"))["latest"]
-    # The admin's log by model: the datasets of /data.json each draw on a few models.
-    rows: Iterable[tuple[str, str, datetime.datetime]] = (
-        LogEntry.objects.order_by()
-        .values_list("content_type__app_label", "content_type__model")
-        .annotate(latest=Max("action_time"))
-    )
-    admin_by_model = {f"{app}.{model}": moment for app, model, moment in rows}
+    public_requests = Request.objects.public()
+    parts = [
+        _latest("requests", public_requests, "updated_at"),
+        _latest("hearing_held", public_requests.filter(hearing_at__lte=now), "hearing_at"),
+        _latest(
+            "timeline", Event.objects.public().exclude(request__status=Request.Status.DRAFT), "created_at"
+        ),
+        _latest("ordinances", OrdinanceChange.objects.all(), "created_at"),
+        _latest("set_up", MigrationRecorder.Migration.objects.all(), "applied"),
+        *(
+            _latest(model._meta.model_name or "", model._default_manager.all(), "updated_at")
+            for model in UPDATED
+        ),
+        # A deletion in the admin, by model (a row only for the models that had one).
+        LogEntry.objects.filter(
+            action_flag=DELETION,
+            content_type__app_label=Ordinance._meta.app_label,
+            content_type__model__in=[model._meta.model_name for model in DELETED],
+        )
+        .order_by()
+        .values_list("content_type__model")
+        .annotate(latest=Max("action_time")),
+    ]
+    moments: dict[str, datetime.datetime | None] = {}
+    by_model: dict[str, datetime.datetime] = {}
+    for name, moment in parts[0].union(*parts[1:], all=True):
+        if name in ("requests", "hearing_held", "timeline", "ordinances", "set_up"):
+            moments[name] = moment
+        elif moment is not None:
+            by_model[name] = newest(by_model.get(name), moment) or moment
     return Changes(
         now=now,
-        ordinances=ordinances,
-        requests=requests["updated"],
-        timeline=timeline,
-        hearing_held=requests["hearing"],
-        admin=newest(*admin_by_model.values()),
-        admin_by_model=admin_by_model,
+        ordinances=moments.get("ordinances"),
+        requests=moments.get("requests"),
+        timeline=moments.get("timeline"),
+        hearing_held=moments.get("hearing_held"),
+        set_up=moments.get("set_up"),
+        by_model=by_model,
     )
 
 
@@ -112,8 +154,3 @@ def for_request(request: HttpRequest) -> Changes:
         changes = latest()
         request._public_record_changes = changes  # type: ignore[attr-defined]
     return changes
-
-
-def database_set_up_at() -> datetime.datetime | None:
-    """When the database was last migrated: the floor for a record with no moment at all."""
-    return MigrationRecorder.Migration.objects.aggregate(latest=Max("applied"))["latest"]

@@ -105,7 +105,7 @@ def frameable(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespon
 CONDITIONAL_NAMESPACES = ("ordinances", "api")
 CONDITIONAL_NAMES = ("data_catalog",)
 # Answers left out: the health check must always answer afresh; a search is a question asked
-# once, whose answer is worth no four extra queries.
+# once, whose answer is worth no extra query.
 NEVER_CONDITIONAL = ("healthz", "search")
 
 

@@ -75,6 +75,7 @@ class Source(models.Model):
         blank=True,
         help_text="An archived copy of the page (e.g. the Wayback Machine), in case the link dies.",
     )
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-published_on", "publisher"]
@@ -437,6 +438,7 @@ class Agency(models.Model):
     )
     is_demo = models.BooleanField(default=False, help_text="Fictional record for demonstration.")
     language = language_field()
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -460,6 +462,7 @@ class Technology(models.Model):
     vendors = models.CharField(max_length=300, blank=True, help_text="Known vendors, comma separated.")
     is_demo = models.BooleanField(default=False, help_text="Fictional record for demonstration.")
     language = language_field()
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -557,6 +560,7 @@ class TechnologyUse(models.Model):
     notes = models.TextField(blank=True)
     sources = models.ManyToManyField(Source, blank=True, related_name="uses")
     is_demo = models.BooleanField(default=False, help_text="Fictional record for demonstration.")
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["agency__name", "technology__name"]

@@ -479,7 +479,9 @@ def _save_changed(instance: models.Model, values: Mapping[str, Any]) -> Any:
     if instance.pk is None:
         instance.save()
     elif changed:
-        instance.save(update_fields=changed)
+        # A save of some fields sets only those: name the `auto_now` ones (`updated_at`) too.
+        stamped = [f.name for f in instance._meta.concrete_fields if getattr(f, "auto_now", False)]
+        instance.save(update_fields=[*changed, *stamped])
     return instance
 
 

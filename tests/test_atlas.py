@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from model_bakery import baker
@@ -243,6 +244,18 @@ def test_a_newer_slice_updates_the_vendor_and_adds_links(tmp_path):
     use = TechnologyUse.objects.get()
     assert use.vendor_product == "Other Vendor"
     assert use.sources.count() == 2
+
+
+def test_a_new_link_to_a_known_source_moves_the_inventory_rows_updated_at(tmp_path):
+    run_import(atlas_file(tmp_path, [atlas_row(), atlas_row(Agency="Hennepin Sheriff", **{"Link 1": ""})]))
+    TechnologyUse.objects.update(updated_at=F("updated_at") - datetime.timedelta(days=1))
+    unlinked = TechnologyUse.objects.get(agency__name="Hennepin Sheriff")
+    before = unlinked.updated_at
+    # The sheriff's row now cites the source the police row already brought in.
+    run_import(atlas_file(tmp_path, [atlas_row(Agency="Hennepin Sheriff", Vendor="")]))
+    unlinked.refresh_from_db()
+    assert unlinked.sources.count() == 1
+    assert unlinked.updated_at > before
 
 
 def test_an_existing_source_keeps_what_it_says(tmp_path):

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
-from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.models import F
@@ -21,7 +21,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from ordinances import catalog
-from ordinances.models import Agency, OrdinanceChange, Request, TechnologyUse
+from ordinances.models import Agency, OrdinanceChange, Request, Technology, TechnologyUse
 
 pytestmark = pytest.mark.django_db
 
@@ -162,8 +162,10 @@ def test_the_lists_are_described_by_the_data_dictionary(client, records):
 
 
 def test_a_new_request_moves_the_requests_modified(client, records, make_request):
-    # The earlier requests last changed yesterday (timestamps are written to the second).
-    Request.objects.update(updated_at=F("updated_at") - datetime.timedelta(days=1))
+    # The earlier requests, their agencies and technologies last changed yesterday
+    # (timestamps are written to the second).
+    for model in (Request, Agency, Technology):
+        model.objects.update(updated_at=F("updated_at") - datetime.timedelta(days=1))
     before = next(e for e in fetch(client)["dataset"] if e["title"] == "Requests")["modified"]
     new = make_request("submitted", title="A new request")
     after = next(e for e in fetch(client)["dataset"] if e["title"] == "Requests")["modified"]
@@ -178,15 +180,29 @@ def test_an_ordinance_change_moves_the_ordinances_modified(client, records, ordi
     assert entry["modified"] == "2031-03-04T05:06:07Z"
 
 
-def test_an_admin_edit_of_an_agency_moves_the_agencies_modified(client, records, clerk, agency_a):
-    # What the admin writes when the clerk saves an agency.
+def test_an_agency_saved_outside_the_admin_moves_the_agencies_modified(client, records, agency_a):
+    for model in (Agency, Technology, TechnologyUse):
+        model.objects.update(updated_at=F("updated_at") - datetime.timedelta(days=1))
+    before = next(e for e in fetch(client)["dataset"] if e["title"] == "Agencies")["modified"]
+    agency_a.description = "Edited in a shell."
+    agency_a.save()
+    after = next(e for e in fetch(client)["dataset"] if e["title"] == "Agencies")["modified"]
+    assert after == catalog.iso(agency_a.updated_at)
+    assert after > before
+
+
+def test_an_agency_deleted_in_the_admin_moves_the_agencies_modified(client, records, agency_b, clerk):
+    for model in (Agency, Technology, TechnologyUse):
+        model.objects.update(updated_at=F("updated_at") - datetime.timedelta(days=1))
+    # What the admin writes when the clerk deletes an agency.
     entry = LogEntry.objects.create(
         user=clerk,
         content_type=ContentType.objects.get_for_model(Agency),
-        object_id=str(agency_a.pk),
-        object_repr=str(agency_a),
-        action_flag=CHANGE,
+        object_id=str(agency_b.pk),
+        object_repr=str(agency_b),
+        action_flag=DELETION,
     )
+    agency_b.delete()
     modified = next(e for e in fetch(client)["dataset"] if e["title"] == "Agencies")["modified"]
     assert modified == catalog.iso(entry.action_time)
 
@@ -201,4 +217,4 @@ def test_it_runs_the_same_queries_however_many_records(client, records, make_req
     for i in range(10):
         make_request("submitted", title=f"Request {i}")
         baker.make(Agency, name=f"Agency {i}", slug=f"agency-{i}")
-    assert queries() == few == 4
+    assert queries() == few == 1

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import datetime
+import io
+from pathlib import Path
 
 import pytest
+from django.contrib.admin.models import DELETION, LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import F
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import http_date, parse_http_date
+from model_bakery import baker
 
-from ordinances import workflow
+from ordinances import atlas, workflow
+from ordinances.models import Agency, Source, Technology, TechnologyUse
 
 pytestmark = pytest.mark.django_db
 
@@ -100,6 +111,101 @@ def test_a_page_is_never_older_than_today(client, req):
     midnight = timezone.make_aware(datetime.datetime.combine(timezone.localdate(), datetime.time.min))
     response = client.get(reverse("ordinances:home"))
     assert parse_http_date(response["Last-Modified"]) >= int(midnight.timestamp())
+
+
+# Agencies, technologies, the inventory and sources: however they are written.
+
+
+def as_of_yesterday() -> None:
+    """Every agency, technology, inventory row and source last changed yesterday."""
+    for model in (Agency, Technology, TechnologyUse, Source):
+        model.objects.update(updated_at=F("updated_at") - datetime.timedelta(days=1))
+
+
+def import_atlas(tmp_path: Path, vendor: str) -> None:
+    """Run `manage.py import_atlas` on a one-row Atlas slice whose vendor is `vendor`."""
+    path = tmp_path / "atlas.csv"
+    row = {
+        "City": "Minneapolis",
+        "State": "MN",
+        "Agency": "Minneapolis Police Department",
+        "Type of LEA": "Police",
+        "Type of Juris": "Municipal",
+        "Technology": "Automated License Plate Readers",
+        "Vendor": vendor,
+    }
+    path.write_text(
+        ",".join(atlas.ATLAS_COLUMNS)
+        + "\n"
+        + ",".join(row.get(name, "") for name in atlas.ATLAS_COLUMNS)
+        + "\n",
+        encoding="utf-8",
+    )
+    call_command("import_atlas", str(path), "--city", "Minneapolis", stdout=io.StringIO())
+
+
+def test_an_agency_saved_outside_the_admin_moves_last_modified(client, agency_a):
+    url = agency_a.get_absolute_url()
+    as_of_yesterday()
+    before = parse_http_date(client.get(url)["Last-Modified"])
+    agency_a.description = "Edited in a shell."
+    agency_a.save()
+    after = parse_http_date(client.get(url)["Last-Modified"])
+    assert after == int(agency_a.updated_at.timestamp())
+    assert after > before
+
+
+def test_an_agency_saved_outside_the_admin_ends_the_304(client, agency_a):
+    url = agency_a.get_absolute_url()
+    as_of_yesterday()
+    first = client.get(url)
+    agency_a.description = "Edited in a shell."
+    agency_a.save()
+    assert client.get(url, headers={"If-Modified-Since": first["Last-Modified"]}).status_code == 200
+    assert client.get(url, headers={"If-None-Match": first["ETag"]}).status_code == 200
+
+
+def test_an_import_atlas_run_ends_the_304_of_the_technology_list(client, tmp_path):
+    url = reverse("ordinances:technology_list")
+    import_atlas(tmp_path, vendor="Example Vendor")
+    as_of_yesterday()
+    first = client.get(url)
+    assert client.get(url, headers={"If-Modified-Since": first["Last-Modified"]}).status_code == 304
+    import_atlas(tmp_path, vendor="Other Vendor")
+    assert client.get(url, headers={"If-Modified-Since": first["Last-Modified"]}).status_code == 200
+    assert client.get(url, headers={"If-None-Match": first["ETag"]}).status_code == 200
+
+
+def test_an_inventory_row_deleted_in_the_admin_ends_the_304(client, agency_a, drone, clerk):
+    url = agency_a.get_absolute_url()
+    use = baker.make(TechnologyUse, agency=agency_a, technology=drone)
+    as_of_yesterday()
+    first = client.get(url)
+    # What the admin writes when the clerk deletes the row.
+    LogEntry.objects.create(
+        user=clerk,
+        content_type=ContentType.objects.get_for_model(TechnologyUse),
+        object_id=str(use.pk),
+        object_repr=str(use),
+        action_flag=DELETION,
+    )
+    use.delete()
+    assert client.get(url, headers={"If-Modified-Since": first["Last-Modified"]}).status_code == 200
+
+
+def test_the_moment_of_the_record_costs_a_public_page_one_query(client, settings, agency_a):
+    url = agency_a.get_absolute_url()
+
+    def queries(reader: Client) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert reader.get(url).status_code == 200
+        return len(captured.captured_queries)
+
+    with_moment = queries(client)
+    settings.MIDDLEWARE = [
+        name for name in settings.MIDDLEWARE if not name.endswith("PublicLastModifiedMiddleware")
+    ]
+    assert with_moment - queries(Client()) == 1
 
 
 def test_a_post_never_gets_304(client, req):
