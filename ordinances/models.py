@@ -760,6 +760,13 @@ class Request(models.Model):
     comment_period_ends_on = models.DateField(null=True, blank=True, editable=False)
     hearing_noticed_on = models.DateField(null=True, blank=True, editable=False)
     hearing_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Where the hearing is held: a room and a street address, a remote link, or both.
+    hearing_room = models.CharField(max_length=200, blank=True, editable=False)
+    hearing_address = models.CharField(max_length=300, blank=True, editable=False)
+    hearing_remote_url = models.URLField(max_length=500, blank=True, editable=False)
+    hearing_agenda_url = models.URLField(max_length=500, blank=True, editable=False)
+    # Set by `run_deadlines` (or staff) the day after the comment period's last day.
+    comment_period_closed_on = models.DateField(null=True, blank=True, editable=False)
     is_demo = models.BooleanField(default=False, help_text="Fictional record for demonstration.")
     language = language_field()
 
@@ -959,27 +966,51 @@ class Decision(models.Model):
         return format_votes(self.votes_yes, self.votes_no, self.votes_abstain, self.votes_absent)
 
 
+class ConditionQuerySet(models.QuerySet["Condition"]):
+    def public(self) -> ConditionQuerySet:
+        """Conditions of public requests (every decided request has been submitted)."""
+        return self.exclude(decision__request__status=Request.Status.DRAFT)
+
+    def due_by(self, day: datetime.date) -> ConditionQuerySet:
+        """Open conditions falling due on or before `day`, and those already marked overdue."""
+        return self.filter(
+            Q(status=Condition.Status.OPEN, due_on__lte=day) | Q(status=Condition.Status.OVERDUE)
+        ).order_by("due_on", "pk")
+
+
 class Condition(models.Model):
-    """A condition attached to an approval, with its own due date."""
+    """
+    A condition attached to an approval, with its own due date. Its status changes only
+    through `workflow.set_condition_status` (staff, with a note) or `run_deadlines`
+    (open past its due date becomes overdue); each change is an Event on the request.
+    """
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
         MET = "met", _("Met")
-        NOT_MET = "not_met", _("Not met")
+        OVERDUE = "overdue", _("Overdue")
+        WAIVED = "waived", _("Waived")
 
     decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="conditions")
     text = models.TextField()
     due_on = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    status_changed_on = models.DateField(null=True, blank=True, editable=False)
+
+    objects = ConditionQuerySet.as_manager()
 
     class Meta:
         ordering = ["due_on", "pk"]
+        indexes = [models.Index(fields=["status", "due_on"], name="condition_status_due")]
 
     def __str__(self) -> str:
         return self.text[:80]
 
     @property
     def is_overdue(self) -> bool:
+        """Marked overdue, or still open past its due date (before `run_deadlines` marks it)."""
+        if self.status == self.Status.OVERDUE:
+            return True
         return (
             self.status == self.Status.OPEN and self.due_on is not None and self.due_on < timezone.localdate()
         )
@@ -1082,8 +1113,11 @@ class Event(AppendOnlyModel):
         REVOKE = "revoke", _("Revoked")
         ACCEPT_REPORT = "accept_report", _("Report accepted")
         REFER_TO_FULL_REVIEW = "refer_to_full_review", _("Referred to full review")
+        CLOSE_COMMENT_PERIOD = "close_comment_period", _("Public comment closed")
         NOTE = "note", _("Note")
         CONDITION = "condition", _("Condition updated")
+        COMMENT_PUBLISHED = "comment_published", _("Public comment published")
+        COMMENT_REJECTED = "comment_rejected", _("Public comment not published")
         DOCUMENT_ADDED = "document_added", _("Document added")
         DOCUMENT_REPLACED = "document_replaced", _("Document replaced")
         DOCUMENT_REMOVED = "document_removed", _("Document removed")
@@ -1110,7 +1144,7 @@ class Event(AppendOnlyModel):
         ordering = ["created_at", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.request_id} {self.action} at {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_action_display()}, {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
 
     @property
     def actor_role_label(self) -> str:
@@ -1147,3 +1181,472 @@ class OrdinanceChange(AppendOnlyModel):
     @property
     def actor_role_label(self) -> str:
         return roles.label_of(self.actor_role)
+
+
+# ---------------------------------------------------------------------------
+# Oversight after the decision: emergency use, violations, annual reports
+# ---------------------------------------------------------------------------
+
+
+class EmergencyUseQuerySet(models.QuerySet["EmergencyUse"]):
+    def public(self) -> EmergencyUseQuerySet:
+        """Every recorded emergency use is public: the record exists so residents can see it."""
+        return self.all()
+
+    def report_outstanding(self) -> EmergencyUseQuerySet:
+        """Uses whose report has not been submitted yet (none filed, or still a draft)."""
+        return self.filter(Q(report__isnull=True) | Q(report__submitted_at__isnull=True))
+
+
+class EmergencyUse(models.Model):
+    """
+    An agency's use of a technology without prior approval, in an emergency, and the
+    after-the-fact report the law requires of it. The agency's liaison (or council staff,
+    when they learn of it another way) records the use; the report is an emergency-use
+    Request, due `report_due_on` (from the ordinance's emergency-report deadline). Written
+    only through `ordinances.oversight`.
+    """
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="emergency_uses")
+    technology = models.ForeignKey(Technology, on_delete=models.PROTECT, related_name="emergency_uses")
+    ordinance = models.ForeignKey(Ordinance, on_delete=models.PROTECT, related_name="emergency_uses")
+    used_on = models.DateField()
+    ended_on = models.DateField(null=True, blank=True)
+    circumstances = models.TextField(help_text="What the emergency was and what the technology did. Public.")
+    report = models.OneToOneField(
+        Request, on_delete=models.PROTECT, null=True, blank=True, related_name="emergency_use"
+    )
+    # From the ordinance's deadline row when the use is recorded; null where the law sets none.
+    report_due_on = models.DateField(null=True, blank=True, editable=False)
+    # Set once by `run_deadlines` when the due date passes with no report submitted.
+    overdue_since = models.DateField(null=True, blank=True, editable=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False)
+    is_demo = models.BooleanField(default=False, help_text="Fictional record for demonstration.")
+    language = language_field()
+
+    objects = EmergencyUseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-used_on", "-pk"]
+        indexes = [models.Index(fields=["report_due_on"], name="emergency_use_due")]
+
+    def __str__(self) -> str:
+        return f"{self.agency} used {self.technology} on {self.used_on.isoformat()}"
+
+    @property
+    def report_submitted(self) -> bool:
+        return self.report is not None and self.report.submitted_at is not None
+
+    @property
+    def is_overdue(self) -> bool:
+        """The report was due and is not in, or came in after its due date."""
+        if self.report_due_on is None:
+            return False
+        if self.report_submitted:
+            assert self.report is not None and self.report.submitted_at is not None
+            return timezone.localdate(self.report.submitted_at) > self.report_due_on
+        return self.overdue_since is not None or self.report_due_on < timezone.localdate()
+
+
+class ViolationQuerySet(models.QuerySet["Violation"]):
+    def public(self) -> ViolationQuerySet:
+        """Violations staff have published; until then they are under internal review."""
+        return self.filter(published_at__isnull=False)
+
+
+class Violation(models.Model):
+    """
+    A breach of an ordinance or of an approval's terms, with its investigation and remedy.
+    Recorded by council staff, public once they publish it. Written only through
+    `ordinances.oversight`.
+    """
+
+    class HowFound(models.TextChoices):
+        AUDIT = "audit", _("Audit")
+        COMPLAINT = "complaint", _("Complaint from the public")
+        SELF_REPORTED = "self_reported", _("Reported by the agency")
+        ANNUAL_REPORT = "annual_report", _("Annual report")
+        NEWS_REPORT = "news_report", _("News report")
+        COURT = "court", _("Court case")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        INVESTIGATING = "investigating", _("Under investigation")
+        CONFIRMED = "confirmed", _("Confirmed")
+        REMEDIED = "remedied", _("Remedied")
+        UNFOUNDED = "unfounded", _("Found unfounded")
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="violations")
+    technology = models.ForeignKey(Technology, on_delete=models.PROTECT, related_name="violations")
+    ordinance = models.ForeignKey(Ordinance, on_delete=models.PROTECT, related_name="violations")
+    request = models.ForeignKey(
+        Request,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="violations",
+        help_text="The approval whose terms were breached, if any.",
+    )
+    description = models.TextField(help_text="What happened. Public once published.")
+    occurred_on = models.DateField(null=True, blank=True, help_text="When it happened, if known.")
+    found_on = models.DateField(help_text="When the city learned of it.")
+    how_found = models.CharField(max_length=20, choices=HowFound.choices)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.INVESTIGATING, editable=False
+    )
+    investigation = models.TextField(blank=True, help_text="What the investigation found.")
+    remedy = models.TextField(blank=True, help_text="What was done about it.")
+    remedied_on = models.DateField(null=True, blank=True, editable=False)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    is_demo = models.BooleanField(default=False, help_text="Fictional record for demonstration.")
+    language = language_field()
+
+    objects = ViolationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-found_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.agency}: {self.technology} ({self.found_on.isoformat()})"
+
+    @property
+    def is_public(self) -> bool:
+        return self.published_at is not None
+
+
+class AnnualReportQuerySet(models.QuerySet["AnnualReport"]):
+    def public(self) -> AnnualReportQuerySet:
+        """Reports submitted at least once, and reports the portal has marked overdue."""
+        return self.filter(Q(submitted_at__isnull=False) | Q(overdue_since__isnull=False))
+
+
+class AnnualReport(models.Model):
+    """
+    An agency's annual surveillance report on one technology for one year, with the
+    contents the laws ask for (see ../shared/reference/domain.md). Drafted and submitted
+    by the agency's liaison, accepted or returned by council staff; `run_deadlines`
+    creates the row of a report that is missing past its due date and marks it overdue.
+    Written only through `ordinances.oversight`.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Not yet submitted")
+        SUBMITTED = "submitted", _("Submitted")
+        RETURNED = "returned", _("Returned to agency")
+        ACCEPTED = "accepted", _("Accepted")
+
+    # The contents, in the order the laws list them; the agency writes these.
+    CONTENT_FIELDS = (
+        "use_summary",
+        "deployments",
+        "non_suspects_captured",
+        "sharing",
+        "complaints_count",
+        "complaints",
+        "audits_and_violations",
+        "data_breaches",
+        "effectiveness",
+        "public_records_requests",
+        "annual_cost",
+        "funding_source",
+        "requested_changes",
+        "face_recognition_data_received",
+    )
+    # What a report must say before it is submitted; the counts may be zero but not blank.
+    REQUIRED_AT_SUBMISSION = ("use_summary", "non_suspects_captured", "sharing", "complaints_count")
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="annual_reports")
+    technology = models.ForeignKey(Technology, on_delete=models.PROTECT, related_name="annual_reports")
+    ordinance = models.ForeignKey(Ordinance, on_delete=models.PROTECT, related_name="annual_reports")
+    year = models.PositiveSmallIntegerField(help_text="The year the report covers.")
+    due_on = models.DateField(editable=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT, editable=False)
+    overdue_since = models.DateField(null=True, blank=True, editable=False)
+    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    accepted_on = models.DateField(null=True, blank=True, editable=False)
+
+    use_summary = models.TextField(blank=True, verbose_name=_("How it was used, and how much"))
+    deployments = models.TextField(blank=True, verbose_name=_("Where it was deployed"))
+    non_suspects_captured = models.TextField(
+        blank=True, verbose_name=_("Whether it captured data on people who were not suspects")
+    )
+    sharing = models.TextField(
+        blank=True, verbose_name=_("Data shared: recipients, what data, under what legal standard")
+    )
+    complaints_count = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=_("Complaints received")
+    )
+    complaints = models.TextField(blank=True, verbose_name=_("What the complaints said"))
+    audits_and_violations = models.TextField(blank=True, verbose_name=_("Audits and violations"))
+    data_breaches = models.TextField(blank=True, verbose_name=_("Data breaches"))
+    effectiveness = models.TextField(blank=True, verbose_name=_("Effectiveness"))
+    public_records_requests = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=_("Public records requests received")
+    )
+    annual_cost = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, verbose_name=_("Annual cost (USD)")
+    )
+    funding_source = models.CharField(max_length=300, blank=True, verbose_name=_("Funding source"))
+    requested_changes = models.TextField(blank=True, verbose_name=_("Requested changes to the use policy"))
+    face_recognition_data_received = models.TextField(
+        blank=True, verbose_name=_("Facial recognition data received inadvertently")
+    )
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    is_demo = models.BooleanField(default=False, help_text="Fictional record for demonstration.")
+    language = language_field()
+
+    objects = AnnualReportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-year", "agency__name", "technology__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "technology", "ordinance", "year"], name="one_annual_report_per_year"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "due_on"], name="annual_report_status_due")]
+
+    def __str__(self) -> str:
+        return f"{self.agency} · {self.technology} · {self.year}"
+
+    @property
+    def is_public(self) -> bool:
+        return self.submitted_at is not None or self.overdue_since is not None
+
+    @property
+    def is_overdue(self) -> bool:
+        """Not in by its due date: still unsubmitted after it, or first submitted after it."""
+        if self.submitted_at is not None:
+            return timezone.localdate(self.submitted_at) > self.due_on
+        return self.due_on < timezone.localdate()
+
+
+class OversightEvent(AppendOnlyModel):
+    """
+    One step in the life of an emergency use, a violation or an annual report: their
+    audit record, as `Event` is a request's. Facts, not sentences (see `Event`). Exactly
+    one of the three record fields is set. Append-only, by the application and by
+    database triggers (migration 0011).
+    """
+
+    class Action(models.TextChoices):
+        RECORD_EMERGENCY_USE = "record_emergency_use", _("Emergency use recorded")
+        EMERGENCY_REPORT_FILED = "emergency_report_filed", _("Emergency-use report filed")
+        EMERGENCY_REPORT_OVERDUE = "emergency_report_overdue", _("Emergency-use report overdue")
+        RECORD_VIOLATION = "record_violation", _("Violation recorded")
+        UPDATE_VIOLATION = "update_violation", _("Investigation updated")
+        PUBLISH_VIOLATION = "publish_violation", _("Violation published")
+        REPORT_STARTED = "report_started", _("Report started")
+        REPORT_EDITED = "report_edited", _("Report changed by the agency")
+        REPORT_SUBMITTED = "report_submitted", _("Report submitted")
+        REPORT_RETURNED = "report_returned", _("Report returned to the agency")
+        REPORT_ACCEPTED = "report_accepted", _("Report accepted")
+        REPORT_OVERDUE = "report_overdue", _("Report overdue")
+
+    emergency_use = models.ForeignKey(
+        EmergencyUse, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    violation = models.ForeignKey(
+        Violation, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    annual_report = models.ForeignKey(
+        AnnualReport, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    actor_role = models.CharField(max_length=30, blank=True)
+    action = models.CharField(max_length=40, choices=Action.choices)
+    from_status = models.CharField(max_length=30, blank=True)
+    to_status = models.CharField(max_length=30, blank=True)
+    data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    note = models.TextField(blank=True)
+    is_public = models.BooleanField(default=True)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(emergency_use__isnull=False, violation__isnull=True, annual_report__isnull=True)
+                    | Q(emergency_use__isnull=True, violation__isnull=False, annual_report__isnull=True)
+                    | Q(emergency_use__isnull=True, violation__isnull=True, annual_report__isnull=False)
+                ),
+                name="oversight_event_one_record",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}, {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
+
+    @property
+    def actor_role_label(self) -> str:
+        return roles.label_of(self.actor_role)
+
+
+# ---------------------------------------------------------------------------
+# Civic participation: public comment, email alerts and the outbox that sends them
+# ---------------------------------------------------------------------------
+
+
+class CommentQuerySet(models.QuerySet["Comment"]):
+    def published(self) -> CommentQuerySet:
+        return self.filter(status=Comment.Status.PUBLISHED)
+
+    def held(self) -> CommentQuerySet:
+        return self.filter(status=Comment.Status.HELD)
+
+
+class Comment(models.Model):
+    """
+    A resident's comment on a request during its public comment period. Held for
+    moderation; staff publish it or decline to (`ordinances.participation`). The email
+    address is kept for staff only and never shown.
+    """
+
+    class Status(models.TextChoices):
+        HELD = "held", _("Held for moderation")
+        PUBLISHED = "published", _("Published")
+        REJECTED = "rejected", _("Not published")
+
+    class Position(models.TextChoices):
+        SUPPORTS = "supports", _("Supports the request")
+        OPPOSES = "opposes", _("Opposes the request")
+        NEUTRAL = "neutral", _("Neither, or a question")
+
+    request = models.ForeignKey(Request, on_delete=models.PROTECT, related_name="comments")
+    name = models.CharField(max_length=120, blank=True)
+    email = models.EmailField(blank=True)
+    position = models.CharField(max_length=20, choices=Position.choices, blank=True)
+    body = models.TextField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.HELD, editable=False)
+    submitted_at = models.DateTimeField(default=timezone.now, editable=False)
+    moderated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    moderated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # A keyed hash of the sender's address, for the rate limit; the address itself is not kept.
+    address_hash = models.CharField(max_length=64, blank=True, editable=False)
+    language = language_field()
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["submitted_at", "pk"]
+        indexes = [models.Index(fields=["request", "status"], name="comment_request_status")]
+
+    def __str__(self) -> str:
+        return f"Comment on {self.request_id} at {self.submitted_at:%Y-%m-%d %H:%M}"
+
+
+class Subscription(models.Model):
+    """
+    An email alert, with no account: one request, an agency, a technology, every decision,
+    or a saved search of the request list (its query string). Active once confirmed by the
+    link in the confirmation email (double opt-in); ended by the one-click unsubscribe link
+    every alert carries.
+    """
+
+    class Topic(models.TextChoices):
+        REQUEST = "request", _("One request")
+        AGENCY = "agency", _("An agency")
+        TECHNOLOGY = "technology", _("A technology")
+        DECISIONS = "decisions", _("Every decision")
+        SEARCH = "search", _("A saved search")
+
+    email = models.EmailField()
+    topic = models.CharField(max_length=20, choices=Topic.choices)
+    request = models.ForeignKey(
+        Request, on_delete=models.CASCADE, null=True, blank=True, related_name="subscriptions"
+    )
+    agency = models.ForeignKey(
+        Agency, on_delete=models.CASCADE, null=True, blank=True, related_name="subscriptions"
+    )
+    technology = models.ForeignKey(
+        Technology, on_delete=models.CASCADE, null=True, blank=True, related_name="subscriptions"
+    )
+    query = models.CharField(
+        max_length=500, blank=True, help_text="For a saved search: the list's query string."
+    )
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    language = language_field()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["topic", "confirmed_at"], name="subscription_topic")]
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.topic}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.confirmed_at is not None and self.unsubscribed_at is None
+
+
+class Notification(models.Model):
+    """
+    One email to send: the transactional outbox. Rows are written in the same transaction
+    as the change they report, so a rolled-back change sends nothing; `deliver_notifications`
+    sends them, retries failures with backoff, and claims each row before sending so that
+    two workers never send one twice. Words are made when the email is rendered, in the
+    recipient's language, from `kind` and the linked records.
+    """
+
+    class Kind(models.TextChoices):
+        CONFIRM_SUBSCRIPTION = "confirm_subscription", _("Confirm an alert")
+        ALERT = "alert", _("Alert")
+        LIAISON = "liaison", _("Notice to the agency")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        # Nothing to send any more: the subscription ended, or was confirmed, before delivery.
+        CANCELLED = "cancelled", _("Cancelled")
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    to = models.EmailField()
+    language = language_field()
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    event = models.ForeignKey(
+        Event, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications"
+    )
+    # One row per (what happened, recipient): writing it twice is refused by the database.
+    key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="notification_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.to} ({self.status})"
