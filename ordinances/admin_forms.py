@@ -138,6 +138,14 @@ class TransitionForm(WorkflowErrorsMixin, forms.Form):
             return forms.IntegerField(min_value=0, **common)
         if spec.kind == "choice":
             return forms.ChoiceField(choices=[("", "---------"), *spec.choices], **common)
+        if spec.kind == "line":
+            return forms.CharField(widget=forms.TextInput(attrs={"size": 60}), **common)
+        if spec.kind == "url":
+            # A link typed without its scheme is taken as https; the workflow accepts only
+            # http and https, so a javascript: or ftp: address never reaches a public page.
+            return forms.URLField(
+                assume_scheme="https", max_length=500, widget=forms.URLInput(attrs={"size": 60}), **common
+            )
         return forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), **common)
 
     def explain(self, today: datetime.date) -> None:
@@ -253,6 +261,24 @@ class NoteForm(WorkflowErrorsMixin, forms.Form):
     )
 
 
-class ConditionStatusForm(forms.Form):
+class ConditionStatusForm(WorkflowErrorsMixin, forms.Form):
+    """A condition's new status and why; the note is required by the workflow, not here."""
+
     status = forms.ChoiceField(label="Status", choices=Condition.Status.choices)
-    note = forms.CharField(label="Note", required=False, max_length=500)
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        help_text="Required. Say why; it goes on the public timeline with the change.",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+
+
+class ConditionNoteForm(WorkflowErrorsMixin, forms.Form):
+    """The note a bulk change of conditions' status takes (the status is the action's)."""
+
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        help_text="Required. Say why; it goes on each request's public timeline with the change.",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )

@@ -11,7 +11,9 @@ made from the request's reference and what the event is (`REQ-2026-0007-hearing@
 so a rescheduled hearing moves in the subscriber's calendar instead of appearing twice, and
 DTSTAMP is when the public record last changed, so two fetches give the same file.
 
-Hearings are timed events in UTC; deadlines are all-day events (DTSTART;VALUE=DATE and
+Hearings are timed events in UTC, with their place as LOCATION (room and street address,
+or the remote link where there is no address), the remote link also as a CONFERENCE
+property (RFC 7986) and both links in the description; deadlines are all-day events (DTSTART;VALUE=DATE and
 DTEND the day after, RFC 5545 3.6.1). Which requests appear: those pending review, and
 those decided (their hearings and comment periods happened). A request withdrawn or
 referred before a decision drops out, and a subscribed calendar drops its events with it.
@@ -89,11 +91,39 @@ def _event(
     return event
 
 
+def hearing_location(req: Request) -> str:
+    """Where the hearing is: its room and street address, else the link to join it remotely."""
+    in_person = ", ".join(part for part in (req.hearing_room, req.hearing_address) if part)
+    return in_person if req.hearing_address else req.hearing_remote_url
+
+
+def _add_hearing_place(event: icalendar.Event, req: Request) -> None:
+    """LOCATION, the remote link as a CONFERENCE (RFC 7986) and both links in the description."""
+    location = hearing_location(req)
+    if location:
+        event.add("location", location)
+    if req.hearing_remote_url:
+        conference = icalendar.vUri(req.hearing_remote_url)
+        conference.params["VALUE"] = "URI"
+        conference.params["FEATURE"] = ["AUDIO", "VIDEO"]
+        event.add("conference", conference)
+    lines = []
+    if req.hearing_remote_url:
+        lines.append(_("Join remotely: %(url)s") % {"url": req.hearing_remote_url})
+    if req.hearing_agenda_url:
+        lines.append(_("Agenda: %(url)s") % {"url": req.hearing_agenda_url})
+    if lines:
+        description = str(event.pop("description"))
+        event.add("description", "\n".join([description, *lines]))
+
+
 def events_for(req: Request, host: str, absolute_url: str) -> list[icalendar.Event]:
     """The calendar events of one request: its hearing, its comment period's end, its deadlines."""
     events = []
     if req.hearing_at:
-        events.append(_event(host, absolute_url, req, "hearing", _("Public hearing"), req.hearing_at))
+        hearing = _event(host, absolute_url, req, "hearing", _("Public hearing"), req.hearing_at)
+        _add_hearing_place(hearing, req)
+        events.append(hearing)
     if req.comment_period_ends_on:
         events.append(
             _event(

@@ -174,7 +174,12 @@ def upcoming(request: Request, now: datetime.datetime | None = None) -> list[Upc
     today = timezone.localdate(now)
     dates = [Upcoming(due.kind, due.due_on) for due in deadlines.running(request) if due.due_on >= today]
     ends = request.comment_period_ends_on
-    if request.status == S.PUBLIC_COMMENT and ends is not None and ends >= today:
+    if (
+        request.status == S.PUBLIC_COMMENT
+        and request.comment_period_closed_on is None
+        and ends is not None
+        and ends >= today
+    ):
         dates.append(Upcoming(COMMENT_CLOSES, ends))
     if request.status == S.HEARING_SCHEDULED and request.hearing_at is not None and request.hearing_at >= now:
         dates.append(Upcoming(HEARING, request.hearing_at))
@@ -268,7 +273,7 @@ def for_request(request: Request, events: Iterable[Event], now: datetime.datetim
             return met
         if kind == Step.PUBLIC_COMMENT:
             ends = request.comment_period_ends_on
-            return ends is not None and ends < today
+            return request.comment_period_closed_on is not None or (ends is not None and ends < today)
         if kind == Step.HEARING:
             return request.hearing_at is not None and request.hearing_at <= now
         return False

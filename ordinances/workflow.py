@@ -22,12 +22,13 @@ sets `Request.status` itself.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Length
 from django.utils import timezone
@@ -97,7 +98,9 @@ class Input:
     """Something the actor supplies to a transition; the admin builds its form from these."""
 
     name: str
-    kind: str  # "text", "date", "datetime", "count", "choice" or "conditions"
+    # "text" (a paragraph), "line" (one line of text), "url", "date", "datetime", "count",
+    # "choice" or "conditions"
+    kind: str
     label: str
     required: bool = False
     help_text: str = ""
@@ -274,6 +277,17 @@ TRANSITIONS: dict[str, Transition] = {
             step=Step.PUBLIC_COMMENT,
         ),
         Transition(
+            "close_comment_period",
+            "Close public comment",
+            # A hearing may be noticed while comment is still open; comment closes all the same.
+            (S.PUBLIC_COMMENT, S.HEARING_SCHEDULED),
+            None,
+            (Role.STAFF, Role.SYSTEM),
+            REVIEWED_KINDS,
+            "Public comment closes once its last day has passed; the portal closes it on schedule.",
+            part_of=Step.PUBLIC_COMMENT,
+        ),
+        Transition(
             "schedule_hearing",
             "Schedule the hearing",
             (S.IN_REVIEW, S.ADVISED, S.PUBLIC_COMMENT),
@@ -281,7 +295,24 @@ TRANSITIONS: dict[str, Transition] = {
             (Role.STAFF,),
             REVIEWED_KINDS,
             "Staff give notice of the public hearing, after public comment has closed where there is one.",
-            inputs=(Input("hearing_at", "datetime", "Hearing at", required=True), NOTE),
+            inputs=(
+                Input("hearing_at", "datetime", "Hearing at", required=True),
+                Input("hearing_room", "line", "Room", help_text="Optional, with the street address."),
+                Input(
+                    "hearing_address",
+                    "line",
+                    "Street address",
+                    help_text="Where to attend in person. Give this, a remote link, or both.",
+                ),
+                Input(
+                    "hearing_remote_url",
+                    "url",
+                    "Remote link",
+                    help_text="Where to join online (an http or https address).",
+                ),
+                Input("hearing_agenda_url", "url", "Agenda link", help_text="Optional."),
+                NOTE,
+            ),
             step=Step.HEARING,
         ),
         Transition(
@@ -499,9 +530,65 @@ def refusal(transition: Transition, request: Request, user: Actor) -> Transition
     return None
 
 
-def available_transitions(request: Request, user: Actor) -> list[Transition]:
-    """The transitions `user` could make on `request` as it stands."""
-    return [t for t in TRANSITIONS.values() if refusal(t, request, user) is None]
+def available_transitions(
+    request: Request, user: Actor, now: datetime.datetime | None = None
+) -> list[Transition]:
+    """
+    The transitions `user` could make on `request` as it stands: not those the table
+    refuses, nor the scheduled rows whose day has not come (see `not_yet`).
+    """
+    now = now or timezone.now()
+    return [
+        t
+        for t in TRANSITIONS.values()
+        if refusal(t, request, user) is None and not_yet(t.name, request, now) is None
+    ]
+
+
+def not_yet(name: str, request: Request, now: datetime.datetime) -> str | None:
+    """
+    Why a row that waits for a day (an approval's end, public comment's last day, the
+    advisory body's time to respond) cannot run on `request` yet, or None when it can.
+    Its handler refuses with this reason; `run_deadlines` runs it once the day has passed.
+    """
+    today = _today(now)
+    if name == "expire":
+        try:
+            expires_on = request.decision.expires_on
+        except Decision.DoesNotExist:
+            expires_on = None
+        if expires_on is None or expires_on >= today:
+            return (
+                f"{request.reference} is approved until "
+                f"{expires_on.isoformat() if expires_on else 'further notice'}; "
+                "it can be marked expired only after that date."
+            )
+    elif name == "close_comment_period":
+        if request.comment_period_opened_on is None:
+            return f"{request.reference} has had no public comment period to close."
+        if request.comment_period_closed_on is not None:
+            return (
+                f"Public comment on {request.reference} closed on "
+                f"{request.comment_period_closed_on.isoformat()}."
+            )
+        ends = request.comment_period_ends_on
+        if ends is not None and today <= ends:
+            return f"Public comment is open until {ends.isoformat()}; it closes after that day."
+    elif name == "proceed_after_silence":
+        ends = advisory_silence_ends_on(request, today)
+        if ends is not None and today <= ends:
+            step = request.ordinance.step(Step.ADVISORY_REVIEW)
+            return (
+                f"The {step.body if step else 'advisory body'} has until {ends.isoformat()} to respond; "
+                "staff may go on without it only after that day."
+            )
+    return None
+
+
+def advisory_silence_ends_on(request: Request, today: datetime.date) -> datetime.date | None:
+    """The last day the advisory body has to respond to `request`, if its ordinance sets one."""
+    referred = request.advisory_referred_on or today
+    return deadlines.due_on(request.ordinance, Deadline.Kind.ADVISORY_SILENCE, referred)
 
 
 def path_transitions(ordinance: Ordinance) -> list[Transition]:
@@ -555,7 +642,7 @@ def _record(
     public: bool,
     now: datetime.datetime,
 ) -> Event:
-    return Event.objects.create(
+    event = Event.objects.create(
         request=request,
         created_at=now,
         action=action,
@@ -566,6 +653,12 @@ def _record(
         is_public=public,
         **_actor_fields(by, role),
     )
+    # The emails it calls for, in this same transaction. Imported here: the outbox imports
+    # this module (through ordinances.alerts).
+    from ordinances import outbox
+
+    outbox.enqueue_for_event(event)
+    return event
 
 
 def _locked(request: Request) -> Request:
@@ -654,6 +747,9 @@ def _submit(r: Request, now: datetime.datetime) -> tuple[list[str], dict[str, An
         )
     if errors:
         raise ValidationError(errors)
+    from ordinances import oversight  # here, not at the top: oversight imports this module
+
+    oversight.attach_emergency_report(r, now)
     data: dict[str, Any] = {}
     if r.emergency_report_due_on is not None:
         data["report_due_on"] = r.emergency_report_due_on
@@ -686,15 +782,11 @@ def _record_advisory_opinion(
 
 @handles("proceed_after_silence")
 def _proceed_after_silence(r: Request, now: datetime.datetime) -> tuple[list[str], dict[str, Any]]:
+    if (reason := not_yet("proceed_after_silence", r, now)) is not None:
+        raise TransitionRefused(reason)
     step = r.ordinance.step(Step.ADVISORY_REVIEW)
-    referred = r.advisory_referred_on or _today(now)
-    ends = deadlines.due_on(r.ordinance, Deadline.Kind.ADVISORY_SILENCE, referred)
+    ends = advisory_silence_ends_on(r, _today(now))
     assert ends is not None  # refusal() checked the ordinance sets the silence period
-    if _today(now) <= ends:
-        raise TransitionRefused(
-            f"The {step.body if step else 'advisory body'} has until {ends.isoformat()} to respond; "
-            "staff may go on without it only after that day."
-        )
     return [], {"body": step.body if step else "", "respond_by": ends}
 
 
@@ -741,30 +833,99 @@ def _open_comment_period(
     return ["comment_period_opened_on", "comment_period_ends_on"], {"opened_on": today, "ends_on": end}
 
 
+@handles("close_comment_period")
+def _close_comment_period(r: Request, now: datetime.datetime) -> tuple[list[str], dict[str, Any]]:
+    if (reason := not_yet("close_comment_period", r, now)) is not None:
+        raise TransitionRefused(reason)
+    today = _today(now)
+    r.comment_period_closed_on = today
+    data = {"ends_on": r.comment_period_ends_on, "closed_on": today}
+    return ["comment_period_closed_on"], {k: v for k, v in data.items() if v is not None}
+
+
+# Where a hearing is held; the lengths are those of the Request fields that keep them.
+HEARING_PLACE_LENGTHS = {
+    "hearing_room": 200,
+    "hearing_address": 300,
+    "hearing_remote_url": 500,
+    "hearing_agenda_url": 500,
+}
+NO_HEARING_PLACE = "Give the street address where the hearing is held, a link to join it remotely, or both."
+ROOM_WITHOUT_ADDRESS = "A room needs the street address of its building."
+NOT_A_WEB_ADDRESS = "Enter a web address starting with http:// or https://."
+_web_address = URLValidator(schemes=["http", "https"])
+
+
+def _hearing_place(
+    errors: dict[str, str], *, room: str, address: str, remote_url: str, agenda_url: str
+) -> dict[str, str]:
+    """The hearing's place, stripped and checked; problems go into `errors` by input name."""
+    place = {
+        "hearing_room": room.strip(),
+        "hearing_address": address.strip(),
+        "hearing_remote_url": remote_url.strip(),
+        "hearing_agenda_url": agenda_url.strip(),
+    }
+    for name, longest in HEARING_PLACE_LENGTHS.items():
+        if len(place[name]) > longest:
+            errors[name] = f"Keep this to {longest} characters."
+    for name in ("hearing_remote_url", "hearing_agenda_url"):
+        if place[name] and name not in errors:
+            try:
+                _web_address(place[name])
+            except ValidationError:
+                errors[name] = NOT_A_WEB_ADDRESS
+    if not place["hearing_address"] and not place["hearing_remote_url"]:
+        errors.setdefault(
+            "hearing_address", ROOM_WITHOUT_ADDRESS if place["hearing_room"] else NO_HEARING_PLACE
+        )
+    elif place["hearing_room"] and not place["hearing_address"]:
+        errors.setdefault("hearing_address", ROOM_WITHOUT_ADDRESS)
+    return place
+
+
 @handles("schedule_hearing")
 def _schedule_hearing(
-    r: Request, now: datetime.datetime, *, hearing_at: datetime.datetime
+    r: Request,
+    now: datetime.datetime,
+    *,
+    hearing_at: datetime.datetime,
+    hearing_room: str = "",
+    hearing_address: str = "",
+    hearing_remote_url: str = "",
+    hearing_agenda_url: str = "",
 ) -> tuple[list[str], dict[str, Any]]:
     today = _today(now)
+    errors: dict[str, str] = {}
     hearing_day = timezone.localdate(hearing_at)
-    if hearing_at <= now:
-        raise ValidationError({"hearing_at": "The hearing must be in the future."})
-    if r.comment_period_ends_on and hearing_day <= r.comment_period_ends_on:
-        raise ValidationError(
-            {
-                "hearing_at": f"The hearing must come after public comment closes on {r.comment_period_ends_on.isoformat()}."
-            }
-        )
     earliest = deadlines.due_on(r.ordinance, Deadline.Kind.HEARING_NOTICE, today)
-    if earliest is not None and hearing_day < earliest:
-        raise ValidationError(
-            {
-                "hearing_at": f"The ordinance requires notice before a hearing; the earliest date is {earliest.isoformat()}."
-            }
+    if hearing_at <= now:
+        errors["hearing_at"] = "The hearing must be in the future."
+    elif r.comment_period_ends_on and hearing_day <= r.comment_period_ends_on:
+        errors["hearing_at"] = (
+            f"The hearing must come after public comment closes on {r.comment_period_ends_on.isoformat()}."
         )
+    elif earliest is not None and hearing_day < earliest:
+        errors["hearing_at"] = (
+            f"The ordinance requires notice before a hearing; the earliest date is {earliest.isoformat()}."
+        )
+    place = _hearing_place(
+        errors,
+        room=hearing_room,
+        address=hearing_address,
+        remote_url=hearing_remote_url,
+        agenda_url=hearing_agenda_url,
+    )
+    if errors:
+        raise ValidationError(errors)
     r.hearing_at = hearing_at
     r.hearing_noticed_on = today
-    return ["hearing_at", "hearing_noticed_on"], {"hearing_at": hearing_at, "noticed_on": today}
+    for name, value in place.items():
+        setattr(r, name, value)
+    data: dict[str, Any] = {"hearing_at": hearing_at, "noticed_on": today}
+    # The place as the facts the Event keeps: "room", "address", "remote_url", "agenda_url".
+    data.update({name.removeprefix("hearing_"): value for name, value in place.items() if value})
+    return ["hearing_at", "hearing_noticed_on", *place], data
 
 
 def _decision_date(
@@ -978,21 +1139,101 @@ def _publish_policy(
 
 @handles("expire")
 def _expire(r: Request, now: datetime.datetime) -> tuple[list[str], dict[str, Any]]:
-    expires_on = r.decision.expires_on
-    if expires_on is None or expires_on >= _today(now):
-        raise TransitionRefused(
-            f"{r.reference} is approved until "
-            f"{expires_on.isoformat() if expires_on else 'further notice'}; "
-            "it can be marked expired only after that date."
+    if (reason := not_yet("expire", r, now)) is not None:
+        raise TransitionRefused(reason)
+    return [], {"expires_on": r.decision.expires_on}
+
+
+# ---------------------------------------------------------------------------
+# Deadlines the portal keeps on schedule (`manage.py run_deadlines`)
+# ---------------------------------------------------------------------------
+#
+# Each selects its candidates, then runs each through the workflow as the portal itself
+# (by=None). The workflow locks the row and checks again, so a record someone else has
+# just dealt with (staff, or another run at the same moment) is refused and skipped:
+# running twice, or twice at once, changes each record once and writes one Event.
+
+
+def _run_scheduled(name: str, candidates: Iterable[Request], now: datetime.datetime) -> list[Request]:
+    done = []
+    for candidate in candidates:
+        try:
+            done.append(perform(name, candidate, by=None, now=now))
+        except TransitionRefused:
+            continue
+    return done
+
+
+def expire_due(now: datetime.datetime | None = None) -> list[Request]:
+    """Expire every approval whose term ended before today."""
+    now = now or timezone.now()
+    due = Request.objects.filter(
+        status__in=Request.APPROVED_STATES, decision__expires_on__lt=_today(now)
+    ).order_by("pk")
+    return _run_scheduled("expire", due, now)
+
+
+def close_comment_periods_due(now: datetime.datetime | None = None) -> list[Request]:
+    """Close every public comment period whose last day was before today."""
+    now = now or timezone.now()
+    due = Request.objects.filter(
+        status__in=TRANSITIONS["close_comment_period"].sources,
+        comment_period_opened_on__isnull=False,
+        comment_period_closed_on__isnull=True,
+        comment_period_ends_on__lt=_today(now),
+    ).order_by("pk")
+    return _run_scheduled("close_comment_period", due, now)
+
+
+def proceed_after_silence_due(now: datetime.datetime | None = None) -> list[Request]:
+    """Go on with every request whose advisory body let the time its law gives it pass."""
+    now = now or timezone.now()
+    today = _today(now)
+    waiting = (
+        Request.objects.filter(
+            status=S.ADVISORY_REVIEW,
+            advisory_referred_on__isnull=False,
+            ordinance__deadlines__kind=Deadline.Kind.ADVISORY_SILENCE,
         )
-    return [], {"expires_on": expires_on}
+        .select_related("ordinance")
+        .prefetch_related("ordinance__deadlines")
+        .order_by("pk")
+        .distinct()
+    )
+    due = [r for r in waiting if (ends := advisory_silence_ends_on(r, today)) is not None and ends < today]
+    return _run_scheduled("proceed_after_silence", due, now)
 
 
-def expire_due(*, now: datetime.datetime | None = None) -> list[Request]:
-    """Expire every approval whose term has ended. Run daily by `expire_approvals`."""
-    today = timezone.localdate(now or timezone.now())
-    due = Request.objects.filter(status__in=Request.APPROVED_STATES, decision__expires_on__lt=today)
-    return [perform("expire", r, by=None, now=now) for r in due]
+def mark_conditions_overdue(now: datetime.datetime | None = None) -> list[Condition]:
+    """
+    Mark overdue every open condition whose due date was before today, one Event each.
+    Only conditions of approvals still standing: those of an approval revoked or expired
+    no longer bind the agency, so they stay as they were.
+    """
+    now = now or timezone.now()
+    today = _today(now)
+    due = Condition.objects.filter(
+        status=Condition.Status.OPEN,
+        due_on__lt=today,
+        decision__request__status__in=Request.ACTIVE_STATES,
+    ).select_related("decision__request")
+
+    def still_due(condition: Condition, request: Request) -> bool:
+        return (
+            condition.status == Condition.Status.OPEN
+            and condition.due_on is not None
+            and condition.due_on < today
+            and request.status in Request.ACTIVE_STATES
+        )
+
+    marked = []
+    for condition in due.order_by("due_on", "pk"):
+        changed = _change_condition(
+            condition, by=None, role=Role.SYSTEM, status=Condition.Status.OVERDUE, now=now, only_if=still_due
+        )
+        if changed is not None:
+            marked.append(condition)  # refreshed by _change_condition, its request still loaded
+    return marked
 
 
 # ---------------------------------------------------------------------------
@@ -1109,32 +1350,69 @@ def add_note(request: Request, *, by: Actor, note: str, public: bool = False) ->
         )
 
 
-def set_condition_status(condition: Condition, *, by: Actor, status: str, note: str = "") -> Condition:
-    """Council staff record that a condition of approval was met or not met."""
+CONDITION_NOTE_REQUIRED = "Say why: the note goes on the public record with the change."
+
+
+def set_condition_status(
+    condition: Condition, *, by: Actor, status: str, note: str, now: datetime.datetime | None = None
+) -> Condition:
+    """
+    Council staff record where a condition of approval stands (open, met, overdue or
+    waived), with a note saying why; the change and the note go on the public timeline.
+    Setting the status it already has writes nothing.
+    """
+    if by is None or not roles.is_staff_reviewer(by):
+        raise TransitionRefused(NOT_PERMITTED.format(action="update conditions of"), code="permission")
     if status not in Condition.Status.values:
-        raise ValidationError({"status": f"Unknown status {status!r}."})
+        raise ValidationError(
+            {
+                "status": f"Choose one of: {', '.join(str(label).lower() for label in Condition.Status.labels)}."
+            }
+        )
+    if not (note or "").strip():
+        raise ValidationError({"note": CONDITION_NOTE_REQUIRED})
+    changed = _change_condition(condition, by=by, role=Role.STAFF, status=status, note=note, now=now)
+    return changed or Condition.objects.get(pk=condition.pk)
+
+
+def _change_condition(
+    condition: Condition,
+    *,
+    by: Actor,
+    role: str,
+    status: str,
+    note: str = "",
+    now: datetime.datetime | None = None,
+    only_if: Callable[[Condition, Request], bool] | None = None,
+) -> Condition | None:
+    """
+    Set `condition`'s status and write its Event, under the locks of its request and then
+    itself (always in that order, so two writers never deadlock). `only_if` re-checks the
+    locked rows; returns None when it fails or the status is already `status`.
+    """
+    now = now or timezone.now()
     with transaction.atomic():
         locked_request = _locked(condition.decision.request)
-        if by is None or not roles.is_staff_reviewer(by):
-            raise TransitionRefused(NOT_PERMITTED.format(action="update conditions of"), code="permission")
         locked = Condition.objects.select_for_update().get(pk=condition.pk)
-        if locked.status == status:
-            return locked
+        if locked.status == status or (only_if is not None and not only_if(locked, locked_request)):
+            return None
         previous = locked.status
         locked.status = status
-        locked.save(update_fields=["status"])
+        locked.status_changed_on = _today(now)
+        locked.save(update_fields=["status", "status_changed_on"])
         _record(
             locked_request,
             by=by,
-            role=Role.STAFF,
+            role=role,
             action=A.CONDITION,
             from_status=locked_request.status,
             note=note,
             data={"condition": locked.pk, "text": locked.text, "old": previous, "new": status},
             public=True,
-            now=timezone.now(),
+            now=now,
         )
-    condition.status = status
+    condition.status = locked.status
+    condition.status_changed_on = locked.status_changed_on
     return locked
 
 

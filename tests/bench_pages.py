@@ -327,7 +327,9 @@ class Builder:
         workflow.perform("open_comment_period", request, by=staff, now=now)
         if step == 5:
             return
-        workflow.perform("schedule_hearing", request, by=staff, hearing_at=at(42), now=at(31))
+        workflow.perform(
+            "schedule_hearing", request, by=staff, hearing_at=at(42), hearing_address="City Hall", now=at(31)
+        )
         if step == 6:
             return
         if step == 7:

@@ -171,7 +171,7 @@ PATHS: dict[str, list[tuple[str, dict]]] = {
         ("submit", {}),
         ("begin_review", {}),
         ("open_comment_period", {}),
-        ("schedule_hearing", {}),
+        ("schedule_hearing", {"hearing_room": "Room 317", "hearing_address": "350 South 5th Street"}),
     ],
 }
 for _outcome in ("approved", "approved_with_conditions", "denied"):

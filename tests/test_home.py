@@ -45,7 +45,9 @@ def commenting(make_request, staff):
 def hearing_ahead(make_request, staff):
     """A request whose comment period has closed and whose hearing is 12 days away."""
     request = make_request("public_comment", title="Drone with a hearing ahead")
-    workflow.perform("schedule_hearing", request, by=staff, hearing_at=in_days(12))
+    workflow.perform(
+        "schedule_hearing", request, by=staff, hearing_at=in_days(12), hearing_address="350 South 5th Street"
+    )
     request.refresh_from_db()
     return request
 

@@ -197,9 +197,23 @@ def test_oakland_goes_on_after_the_commissions_silence_then_hears_and_votes(city
     step("proceed_after_silence", request, city, D(2026, 4, 8))
 
     with pytest.raises(ValidationError) as short_notice:
-        step("schedule_hearing", request, city, D(2026, 4, 9), hearing_at=at(D(2026, 4, 23), 18))
+        step(
+            "schedule_hearing",
+            request,
+            city,
+            D(2026, 4, 9),
+            hearing_at=at(D(2026, 4, 23), 18),
+            hearing_address="1 Frank H. Ogawa Plaza",
+        )
     assert "2026-04-24" in short_notice.value.message_dict["hearing_at"][0]
-    step("schedule_hearing", request, city, D(2026, 4, 9), hearing_at=at(D(2026, 4, 24), 18))
+    step(
+        "schedule_hearing",
+        request,
+        city,
+        D(2026, 4, 9),
+        hearing_at=at(D(2026, 4, 24), 18),
+        hearing_address="1 Frank H. Ogawa Plaza",
+    )
 
     with pytest.raises(workflow.TransitionRefused, match="has not taken place"):
         step("approve", request, city, D(2026, 4, 24), hour=12, votes_yes=5, votes_no=3)

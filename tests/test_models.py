@@ -245,12 +245,16 @@ def conditions(make_request, staff) -> dict[str, Condition]:
             workflow.ConditionInput("due today", days_from_today(0)),
             workflow.ConditionInput("no due date"),
             workflow.ConditionInput("met late", days_from_today(-2)),
-            workflow.ConditionInput("not met", days_from_today(-2)),
+            workflow.ConditionInput("waived", days_from_today(-2)),
+            workflow.ConditionInput("marked overdue", days_from_today(3)),
         ],
     )
     by_text = {c.text: c for c in Condition.objects.filter(decision__request=request)}
-    workflow.set_condition_status(by_text["met late"], by=staff, status=Condition.Status.MET)
-    workflow.set_condition_status(by_text["not met"], by=staff, status=Condition.Status.NOT_MET)
+    workflow.set_condition_status(by_text["met late"], by=staff, status=Condition.Status.MET, note="Met.")
+    workflow.set_condition_status(by_text["waived"], by=staff, status=Condition.Status.WAIVED, note="Moot.")
+    workflow.set_condition_status(
+        by_text["marked overdue"], by=staff, status=Condition.Status.OVERDUE, note="Will not be met in time."
+    )
     return {c.text: c for c in Condition.objects.filter(decision__request=request)}
 
 
@@ -261,10 +265,13 @@ def conditions(make_request, staff) -> dict[str, Condition]:
         ("due today", False),
         ("no due date", False),
         ("met late", False),
-        ("not met", False),
+        ("waived", False),
+        ("marked overdue", True),
     ],
 )
-def test_a_condition_is_overdue_only_while_open_past_its_due_date(text, overdue, conditions):
+def test_a_condition_is_overdue_while_open_past_its_due_date_or_once_marked_overdue(
+    text, overdue, conditions
+):
     assert conditions[text].is_overdue is overdue
 
 

@@ -124,7 +124,11 @@ def test_pages_showing_dates_ahead_run_the_same_queries_for_2_and_12_requests(
             workflow.perform("open_comment_period", commenting, by=staff)
             hearing = make_request("public_comment")
             workflow.perform(
-                "schedule_hearing", hearing, by=staff, hearing_at=timezone.now() + datetime.timedelta(days=12)
+                "schedule_hearing",
+                hearing,
+                by=staff,
+                hearing_at=timezone.now() + datetime.timedelta(days=12),
+                hearing_address="350 South 5th Street",
             )
         return hearing
 

@@ -88,7 +88,9 @@ def test_a_request_whose_comment_has_closed_waits_for_its_hearing(client, make_r
 def test_a_request_with_a_hearing_scheduled_shows_the_hearing_time(client, make_request, staff):
     request = make_request("public_comment")
     hearing_at = timezone.now() + datetime.timedelta(days=12)
-    workflow.perform("schedule_hearing", request, by=staff, hearing_at=hearing_at)
+    workflow.perform(
+        "schedule_hearing", request, by=staff, hearing_at=hearing_at, hearing_address="350 South 5th Street"
+    )
 
     next_step = section(page_of(client, request), "next-heading")
 

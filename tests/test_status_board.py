@@ -73,7 +73,9 @@ def test_a_pending_request_shows_with_its_next_date(client, make_request, staff,
 def test_a_hearing_ahead_is_the_next_date_of_a_pending_request(client, make_request, staff, agency_a, drone):
     request = make_request("public_comment")
     hearing_at = timezone.now() + datetime.timedelta(days=12)
-    workflow.perform("schedule_hearing", request, by=staff, hearing_at=hearing_at)
+    workflow.perform(
+        "schedule_hearing", request, by=staff, hearing_at=hearing_at, hearing_address="350 South 5th Street"
+    )
 
     row = row_for(board_of(client, drone.get_absolute_url()), agency_a.name)
 

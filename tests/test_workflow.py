@@ -57,6 +57,8 @@ REASON = "Recorded for the test."
 COUNCIL = "Test City Council"
 ADVISORY_BODY = "Privacy Advisory Commission"
 CONDITION = workflow.ConditionInput("Publish an annual report", datetime.date(2030, 1, 1))
+# Where a hearing is held: the workflow requires a place (an address or a remote link).
+PLACE = {"hearing_address": "350 South 5th Street"}
 
 # The role each persona holds towards a request of agency A. liaison_b is a liaison, but
 # not of agency A, so the table's LIAISON never means them.
@@ -271,6 +273,7 @@ READY: dict[str, tuple[str, str]] = {
     "proceed_after_silence": (S.ADVISORY_REVIEW, "advisory"),
     "record_community_meeting": (S.IN_REVIEW, "community"),
     "open_comment_period": (S.IN_REVIEW, "standard"),
+    "close_comment_period": (S.PUBLIC_COMMENT, "standard"),
     "schedule_hearing": (S.PUBLIC_COMMENT, "standard"),
     "approve": (S.HEARING_SCHEDULED, "standard"),
     "approve_with_conditions": (S.HEARING_SCHEDULED, "standard"),
@@ -290,7 +293,12 @@ def inputs_for(name: str) -> dict[str, Any]:
         "return_to_agency": {"reason": REASON},
         "record_advisory_opinion": {"opinion": workflow.Opinion.SUPPORTS},
         "record_community_meeting": {"held_on": days_from_today(-1), "place": "Central Library"},
-        "schedule_hearing": {"hearing_at": evening_of(days_from_today(20))},
+        "schedule_hearing": {
+            "hearing_at": evening_of(days_from_today(20)),
+            "hearing_room": "Room 317",
+            "hearing_address": "350 South 5th Street",
+            "hearing_remote_url": "https://meetings.example.org/council",
+        },
         "approve": {"votes_yes": 9, "votes_no": 3},
         "approve_with_conditions": {"votes_yes": 9, "votes_no": 3, "conditions": [CONDITION]},
         "deny": {"votes_yes": 2, "votes_no": 10, "summary": "Benefits do not outweigh costs."},
@@ -758,7 +766,14 @@ EXPECTED_DATA = {
     },
     "record_community_meeting": lambda r, i: {"held_on": i["held_on"], "place": "Central Library"},
     "open_comment_period": lambda r, i: {"opened_on": today(), "ends_on": days_from_today(30)},
-    "schedule_hearing": lambda r, i: {"hearing_at": i["hearing_at"], "noticed_on": today()},
+    "close_comment_period": lambda r, i: {"ends_on": r.comment_period_ends_on, "closed_on": today()},
+    "schedule_hearing": lambda r, i: {
+        "hearing_at": i["hearing_at"],
+        "noticed_on": today(),
+        "room": "Room 317",
+        "address": "350 South 5th Street",
+        "remote_url": "https://meetings.example.org/council",
+    },
     "approve": lambda r, i: _decision_data((9, 3)),
     "approve_with_conditions": lambda r, i: _decision_data((9, 3), conditions=True),
     "deny": lambda r, i: _decision_data((2, 10), term=False),
@@ -905,6 +920,8 @@ def test_no_event_of_a_full_walk_holds_generated_english(make_request, staff, li
         "schedule_hearing": {
             "hearing_at": hearing_for(start + datetime.timedelta(days=STEP_DAY["schedule_hearing"])),
             "noticed_on": day("schedule_hearing"),
+            "room": "Room 317",
+            "address": "350 South 5th Street",
         },
         "approve_with_conditions": {
             "decided_on": decided,
@@ -942,7 +959,7 @@ def _is_iso(text: str) -> bool:
 def test_every_string_an_event_holds_is_a_date_a_code_or_typed_text(make_request, staff, liaison_a):
     request = make_request(S.DRAFT)
     _walk_with_typed_notes(request, staff, liaison_a)
-    typed_text = {COUNCIL, CONDITION.text}
+    typed_text = {COUNCIL, CONDITION.text, "Room 317", "350 South 5th Street"}
 
     strings = [s for e in request.events.all() for s in _strings_in(e.data)]
 
@@ -954,7 +971,9 @@ def test_every_string_an_event_holds_is_a_date_a_code_or_typed_text(make_request
 def test_every_event_action_of_a_request_s_life_is_an_event_action_code(make_request, staff, liaison_a):
     request = make_request(S.APPROVED_WITH_CONDITIONS)
     workflow.add_note(request, by=staff, note="Called the vendor.")
-    workflow.set_condition_status(request.decision.conditions.get(), by=staff, status=Condition.Status.MET)
+    workflow.set_condition_status(
+        request.decision.conditions.get(), by=staff, status=Condition.Status.MET, note="Report published."
+    )
     run("revoke", request, staff)
 
     actions = set(request.events.values_list("action", flat=True))
@@ -1723,6 +1742,7 @@ def test_a_hearing_on_or_before_the_comment_close_is_refused(days_after_close, c
             "schedule_hearing",
             comment_open,
             by=staff,
+            **PLACE,
             hearing_at=evening_of(closes + datetime.timedelta(days=days_after_close)),
         )
 
@@ -1735,7 +1755,7 @@ def test_a_hearing_on_or_before_the_comment_close_is_refused(days_after_close, c
 def test_the_hearing_may_be_the_day_after_public_comment_closes(comment_open, staff):
     hearing_at = evening_of(comment_open.comment_period_ends_on + datetime.timedelta(days=1))
 
-    workflow.perform("schedule_hearing", comment_open, by=staff, hearing_at=hearing_at)
+    workflow.perform("schedule_hearing", comment_open, by=staff, **PLACE, hearing_at=hearing_at)
 
     assert comment_open.hearing_at == hearing_at
     assert comment_open.hearing_noticed_on == today()
@@ -1746,7 +1766,9 @@ def test_a_hearing_with_less_than_the_law_s_notice_is_refused_naming_hearing_at(
     before = snapshot(comment)
 
     with pytest.raises(ValidationError) as invalid:
-        workflow.perform("schedule_hearing", comment, by=staff, hearing_at=evening_of(days_from_today(9)))
+        workflow.perform(
+            "schedule_hearing", comment, by=staff, **PLACE, hearing_at=evening_of(days_from_today(9))
+        )
 
     assert invalid.value.message_dict == {
         "hearing_at": [
@@ -1760,7 +1782,9 @@ def test_a_hearing_with_less_than_the_law_s_notice_is_refused_naming_hearing_at(
 def test_a_hearing_with_exactly_the_law_s_notice_is_scheduled(make_request, staff):
     comment = make_request(S.PUBLIC_COMMENT)
 
-    workflow.perform("schedule_hearing", comment, by=staff, hearing_at=evening_of(days_from_today(10)))
+    workflow.perform(
+        "schedule_hearing", comment, by=staff, **PLACE, hearing_at=evening_of(days_from_today(10))
+    )
 
     assert comment.status == S.HEARING_SCHEDULED
 
@@ -1770,7 +1794,7 @@ def test_a_hearing_in_the_past_is_refused(make_request, staff):
     before = snapshot(comment)
 
     with pytest.raises(ValidationError) as invalid:
-        workflow.perform("schedule_hearing", comment, by=staff, hearing_at=ago(1))
+        workflow.perform("schedule_hearing", comment, by=staff, **PLACE, hearing_at=ago(1))
 
     assert invalid.value.message_dict == {"hearing_at": ["The hearing must be in the future."]}
     assert_unchanged(comment, before)
@@ -1784,7 +1808,7 @@ def test_a_hearing_in_the_past_is_refused(make_request, staff):
 def test_an_approval_before_the_hearing_has_taken_place_is_refused(make_request, staff):
     comment = make_request(S.PUBLIC_COMMENT)
     hearing_at = evening_of(days_from_today(11))
-    workflow.perform("schedule_hearing", comment, by=staff, hearing_at=hearing_at)
+    workflow.perform("schedule_hearing", comment, by=staff, **PLACE, hearing_at=hearing_at)
     before = snapshot(comment)
 
     with pytest.raises(TransitionRefused) as refused:
@@ -2641,7 +2665,7 @@ def test_marking_a_condition_met_writes_a_public_event_of_facts(condition, staff
 def test_marking_a_condition_with_its_current_status_writes_nothing(condition, staff):
     before = snapshot(condition.decision.request)
 
-    workflow.set_condition_status(condition, by=staff, status=Condition.Status.OPEN)
+    workflow.set_condition_status(condition, by=staff, status=Condition.Status.OPEN, note="Still open.")
 
     assert snapshot(condition.decision.request) == before
 
@@ -2651,7 +2675,7 @@ def test_only_staff_can_mark_a_condition(who, condition, people):
     before = snapshot(condition.decision.request)
 
     with pytest.raises(TransitionRefused) as refused:
-        workflow.set_condition_status(condition, by=people[who], status=Condition.Status.MET)
+        workflow.set_condition_status(condition, by=people[who], status=Condition.Status.MET, note="Met.")
 
     assert refused.value.code == "permission"
     assert snapshot(condition.decision.request) == before
@@ -2661,7 +2685,7 @@ def test_a_condition_status_must_be_known(condition, staff):
     before = snapshot(condition.decision.request)
 
     with pytest.raises(ValidationError) as invalid:
-        workflow.set_condition_status(condition, by=staff, status="waived")
+        workflow.set_condition_status(condition, by=staff, status="not_met", note="Not met.")
 
     assert set(invalid.value.message_dict) == {"status"}
     assert snapshot(condition.decision.request) == before
