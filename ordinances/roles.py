@@ -73,6 +73,13 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "view_technology",
         "view_ordinance",
         "view_statutoryexception",
+        # Oversight (ordinances.oversight): their own agencies' emergency uses and annual reports.
+        "add_emergencyuse",
+        "change_emergencyuse",
+        "view_emergencyuse",
+        "add_annualreport",
+        "change_annualreport",
+        "view_annualreport",
     ],
     STAFF: [
         "view_request",
@@ -89,6 +96,16 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "view_categoryrule",
         "view_processstep",
         "view_deadline",
+        # Oversight (ordinances.oversight): staff keep the violations register, review
+        # annual reports and may record an emergency use they learn of another way.
+        "add_violation",
+        "change_violation",
+        "view_violation",
+        "view_annualreport",
+        "change_annualreport",
+        "add_emergencyuse",
+        "view_emergencyuse",
+        "view_oversightevent",
     ],
     CLERKS: [
         f"{action}_{model}"
@@ -105,7 +122,8 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         )
         for action in ("add", "change", "delete", "view")
     ]
-    + ["view_request", "view_event", "view_decision", "view_condition", "view_attachment"],
+    + ["view_request", "view_event", "view_decision", "view_condition", "view_attachment"]
+    + ["view_emergencyuse", "view_violation", "view_annualreport", "view_oversightevent"],
 }
 
 
