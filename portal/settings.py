@@ -234,6 +234,38 @@ PORTAL_DATA_LICENSE = (
     os.environ.get("PORTAL_DATA_LICENSE") or "https://creativecommons.org/publicdomain/zero/1.0/"
 )
 
+# The portal's own address, for links that leave the site: the email alerts' links and their
+# List-Unsubscribe header (ordinances/outbox.py). No trailing slash. By default the
+# development server, or https:// and the first of DJANGO_ALLOWED_HOSTS in production.
+PORTAL_BASE_URL = (
+    os.environ.get("PORTAL_BASE_URL") or ("http://127.0.0.1:8000" if DEBUG else f"https://{ALLOWED_HOSTS[0]}")
+).rstrip("/")
+if not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", PORTAL_BASE_URL):
+    raise ImproperlyConfigured(
+        f"PORTAL_BASE_URL must read like https://portal.example.org; got {PORTAL_BASE_URL!r}"
+    )
+
+# Email: https://docs.djangoproject.com/en/5.2/topics/email/
+# The outbox (`manage.py deliver_notifications`) sends alerts, confirmations and notices to
+# agencies. Development prints each email on the console; with EMAIL_HOST set, the SMTP
+# server it names sends them (STARTTLS on port 587 unless EMAIL_USE_SSL or EMAIL_USE_TLS say otherwise).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
+if EMAIL_USE_SSL and EMAIL_USE_TLS:
+    raise ImproperlyConfigured("Set EMAIL_USE_TLS (STARTTLS) or EMAIL_USE_SSL (implicit TLS), not both.")
+EMAIL_PORT = envint("EMAIL_PORT", 465 if EMAIL_USE_SSL else 587)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+# Seconds to wait for the SMTP server before the attempt counts as failed and is retried.
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL") or "alerts@example.org"
+
 # https://docs.djangoproject.com/en/5.2/topics/cache/
 # Local memory by default (one process, nothing to run); Redis, shared by every worker, when
 # REDIS_URL is set (e.g. redis://127.0.0.1:6379/0). The API's throttle counts calls here.
