@@ -14,6 +14,9 @@ admin.site.site_header = "Surveillance Oversight Portal: review workspace"
 admin.site.site_title = "Oversight review"
 admin.site.index_title = "Requests, ordinances and the inventory"
 
+# Refusals are pages in the site's style with the reason (portal/errors.py).
+handler403 = "portal.errors.permission_denied"
+
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     # Switching language keeps the reader on the same page (POST with `next`).
