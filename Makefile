@@ -6,8 +6,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 CHROMIUM := /usr/bin/chromium
+# What WeasyPrint needs from Debian to draw the oversight summary's PDF: Pango and HarfBuzz's
+# subsetter, and a font for any character the site's own typeface lacks.
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-dejavu-core
 
-.PHONY: run test lint format check-deploy browser gettext messages clean bench
+.PHONY: run test lint format check-deploy browser gettext pdf messages clean bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,13 +36,13 @@ MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
 	msgfmt --check -o $@ $<
 
 ## run: migrate the embedded SQLite database, load the Minneapolis record and demo data, serve.
-run: $(VENV)/.runtime node_modules/.installed $(MO_FILES)
+run: $(VENV)/.runtime node_modules/.installed $(MO_FILES) pdf
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --no-input
 	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
 	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST)
 
 ## test: the whole suite, browser tests included, on DATABASE_URL (SQLite by default).
-test: $(VENV)/.dev node_modules/.installed $(MO_FILES) browser
+test: $(VENV)/.dev node_modules/.installed $(MO_FILES) browser pdf
 	$(PY) -m pytest
 
 ## bench: time the public pages at a small and a large data size on a throwaway database
@@ -59,6 +62,12 @@ browser:
 	@test -x $(CHROMIUM) || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "Install Debian's chromium package (sudo apt-get install chromium) for the browser tests."; exit 1; fi; }
+
+## pdf: Debian's Pango, HarfBuzz and a fallback font for WeasyPrint (the oversight summary's PDF).
+pdf: $(VENV)/.runtime
+	@{ $(PY) -c 'import weasyprint' 2>/dev/null && fc-list 2>/dev/null | grep -q .; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_PACKAGES); \
+	  else echo "Install Pango and a font for the PDF (sudo apt-get install $(PDF_PACKAGES))."; exit 1; fi; }
 
 lint: $(VENV)/.dev
 	$(PY) -m ruff check .
