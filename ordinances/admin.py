@@ -9,9 +9,11 @@ as form errors or admin messages.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,11 +21,16 @@ from django.db import models
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, strip_spaces_between_tags
+from django.utils.safestring import mark_safe
 
-from ordinances import process, roles, workflow
+from ordinances import dashboard, participation, process, roles, workflow
 from ordinances.admin_forms import (
+    ConditionNoteForm,
     ConditionStatusForm,
     NoteForm,
     RequestAdminForm,
@@ -67,6 +74,34 @@ def add_messages(request: HttpRequest, exc: ValidationError | workflow.Transitio
     for messages_ in error_messages(exc).values():
         for message in messages_:
             messages.error(request, message)
+
+
+NOT_YOURS = "This {noun} belongs to another agency, so it is not yours to open."
+
+
+class NotYoursMixin:
+    """
+    For a ModelAdmin whose queryset keeps each person to their own records (a liaison to
+    their agencies'): a record that exists but is someone else's answers 403 "not yours"
+    (the portal's refusal page, `portal.errors`), not Django's "Perhaps it was deleted?";
+    one that truly does not exist still says so. Put it before `admin.ModelAdmin`.
+    """
+
+    def not_yours_message(self, request: HttpRequest, obj: Any) -> str:
+        return NOT_YOURS.format(noun=obj._meta.verbose_name)
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        obj = super().get_object(request, object_id, from_field)  # type: ignore[misc]
+        if obj is None:
+            model = self.model  # type: ignore[attr-defined]
+            field = model._meta.pk if from_field is None else model._meta.get_field(from_field)
+            try:
+                other = model._default_manager.filter(**{field.name: field.to_python(object_id)}).first()
+            except (ValidationError, ValueError):
+                other = None
+            if other is not None:
+                raise PermissionDenied(self.not_yours_message(request, other))
+        return obj
 
 
 # ---------------------------------------------------------------------------
@@ -247,6 +282,16 @@ class AttachmentInline(admin.TabularInline):
         )
 
 
+NOT_SUBMITTED = (
+    "This request is a draft its agency has not submitted, so it is not yours to open yet: "
+    "it reaches council staff when the agency submits it."
+)
+
+
+def _short_date(day: datetime.date) -> str:
+    return format_html('<time datetime="{}">{}</time>', day.isoformat(), day.isoformat())
+
+
 class WorkflowRejected(Exception):
     """Raised from save_model so the admin rolls back and shows the form again with the refusal."""
 
@@ -256,21 +301,21 @@ class WorkflowRejected(Exception):
 
 
 @admin.register(Request)
-class RequestAdmin(admin.ModelAdmin):
+class RequestAdmin(NotYoursMixin, admin.ModelAdmin):
     form = RequestAdminForm
     change_form_template = "admin/ordinances/request/change_form.html"
     transition_template = "admin/ordinances/request/transition_form.html"
+    # Fits 1280 px between the admin's menu and the filters: the agency, kind and technology
+    # go under the title, dates are short.
     list_display = (
         "reference",
-        "title",
-        "agency",
-        "technology",
-        "kind",
+        "title_and_subject",
         "status",
-        "submitted_at",
-        "is_overdue",
+        "submitted_on",
+        "deadline",
+        "overdue",
     )
-    list_display_links = ("reference", "title")
+    list_display_links = ("reference", "title_and_subject")
     list_filter = (
         "status",
         "kind",
@@ -339,10 +384,12 @@ class RequestAdmin(admin.ModelAdmin):
     # -- who sees and changes what -----------------------------------------
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Request]:
-        # The Overdue column reads each emergency report's deadline from its ordinance's rows.
+        # The Deadline and Overdue columns read each request's deadlines from its ordinance's
+        # rows and its decision; overdue conditions and emergency reports come as annotations.
         queryset = (
             Request.objects.in_workspace_of(request.user)
-            .select_related("agency", "technology", "ordinance")
+            .annotate(**dashboard.overdue_annotations(timezone.localdate()))
+            .select_related("agency", "technology", "ordinance", "decision")
             .prefetch_related("ordinance__deadlines")
         )
         ordering = self.get_ordering(request)
@@ -397,7 +444,41 @@ class RequestAdmin(admin.ModelAdmin):
 
     @admin.display(boolean=True, description="Overdue")
     def is_overdue(self, obj: Request) -> bool:
-        return obj.is_overdue
+        # Its own report late, a condition overdue, or the report of an emergency use overdue.
+        return dashboard.is_overdue(obj)
+
+    @admin.display(description="Overdue")
+    def overdue(self, obj: Request) -> str:
+        # Words, not a red cross on every request that is on time.
+        return format_html('<span class="overdue-flag">{}</span>', "Overdue") if self.is_overdue(obj) else ""
+
+    @admin.display(description="Title", ordering="title")
+    def title_and_subject(self, obj: Request) -> str:
+        return format_html(
+            '{}<span class="queue-subject">{} · {} · {}</span>',
+            obj.title,
+            obj.agency.name,
+            obj.get_kind_display(),
+            obj.technology.name,
+        )
+
+    @admin.display(description="Submitted", ordering="submitted_at")
+    def submitted_on(self, obj: Request) -> str:
+        if obj.submitted_at is None:
+            return "-"
+        return _short_date(timezone.localdate(obj.submitted_at))
+
+    @admin.display(description="Deadline")
+    def deadline(self, obj: Request) -> str:
+        now = timezone.now()
+        due = dashboard.next_deadline(obj, timezone.localdate(now), now)
+        return _short_date(due) if due else "-"
+
+    def not_yours_message(self, request: HttpRequest, obj: Request) -> str:
+        # Staff see every request once it is submitted; before that it is the agency's alone.
+        if obj.status == Request.Status.DRAFT and roles.is_staff_reviewer(request.user):
+            return NOT_SUBMITTED
+        return super().not_yours_message(request, obj)
 
     def view_on_site(self, obj: Request) -> str | None:
         # Drafts are not on the public site.
@@ -535,6 +616,10 @@ class RequestAdmin(admin.ModelAdmin):
             "note_form": NoteForm(auto_id="id_note_%s"),
             "note_url": reverse(f"{self.admin_site.name}:ordinances_request_note", args=[quote(obj.pk)]),
             "condition_status_choices": Condition.Status.choices,
+            # Public comment: counts by status, and the comments themselves (ordinances/participation.py).
+            **participation.for_review(obj, user),
+            "comments_url": reverse(f"{self.admin_site.name}:ordinances_comment_changelist")
+            + f"?request__id__exact={obj.pk}",
         }
 
     def get_urls(self) -> list[Any]:
@@ -649,14 +734,17 @@ class RequestAdmin(admin.ModelAdmin):
             raise Http404("No such condition on this request.")
         form = ConditionStatusForm(request.POST)
         if not form.is_valid():
-            messages.error(request, "Choose open, met or not met.")
+            labels = ", ".join(str(label).lower() for label in Condition.Status.labels)
+            messages.error(request, f"Condition not changed: choose one of {labels}.")
             return HttpResponseRedirect(self._change_url(obj))
         try:
             workflow.set_condition_status(
                 condition, by=request.user, status=form.cleaned_data["status"], note=form.cleaned_data["note"]
             )
         except (ValidationError, workflow.TransitionRefused) as exc:
-            add_messages(request, exc)
+            for messages_ in error_messages(exc).values():
+                for message in messages_:
+                    messages.error(request, f"Condition not changed: {message}")
         else:
             messages.success(request, f"Condition marked {condition.get_status_display().lower()}.")
         return HttpResponseRedirect(self._change_url(obj))
@@ -680,10 +768,25 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class EventRoleFilter(admin.SimpleListFilter):
+    """The role that permitted each step, by its label."""
+
+    title = "role"
+    parameter_name = "actor_role"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(role), role.label) for role in roles.Role]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Event]) -> QuerySet[Event]:
+        value = self.value()
+        return queryset.filter(actor_role=value) if value else queryset
+
+
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
     """The append-only timeline and audit record. Nobody, superusers included, edits it."""
 
+    # Words, not codes: choices show their labels, the role and the facts are put in words here.
     list_display = (
         "created_at",
         "request",
@@ -691,10 +794,10 @@ class EventAdmin(ReadOnlyAdmin):
         "from_status",
         "to_status",
         "actor_name",
-        "actor_role",
+        "role",
         "is_public",
     )
-    list_filter = ("action", "is_public", "actor_role", "to_status")
+    list_filter = ("action", "is_public", EventRoleFilter, "to_status")
     search_fields = ("request__reference", "actor_name", "note")
     date_hierarchy = "created_at"
     list_select_related = ("request",)
@@ -706,11 +809,25 @@ class EventAdmin(ReadOnlyAdmin):
         "to_status",
         "actor",
         "actor_name",
-        "actor_role",
+        "role",
+        "facts",
         "note",
         "is_public",
     )
     readonly_fields = fields
+
+    @admin.display(description="Role", ordering="actor_role")
+    def role(self, obj: Event) -> str:
+        return obj.actor_role_label
+
+    @admin.display(description="What it produced")
+    def facts(self, obj: Event) -> str:
+        # The same words as the timeline's (templates/partials/event_facts.html).
+        html = render_to_string(
+            "partials/event_facts.html", {"data": obj.data, "action": obj.action, "req": obj.request}
+        )
+        # The admin turns line breaks into <br>; the list needs none. Escaped by the template.
+        return mark_safe(strip_spaces_between_tags(html.strip()).replace("\n", " ") or "-")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
         return super().get_queryset(request).filter(request__in=Request.objects.in_workspace_of(request.user))
@@ -747,15 +864,26 @@ class DecisionAdmin(ReadOnlyAdmin):
 
 @admin.register(Condition)
 class ConditionAdmin(ReadOnlyAdmin):
-    """Read-only, except that staff mark conditions met or not met, through the workflow."""
+    """
+    Read-only, except that staff change conditions' status through the workflow, always
+    with a note: each bulk action asks for the note on a page of its own before it runs.
+    """
 
-    list_display = ("text_excerpt", "request_reference", "due_on", "status", "is_overdue")
+    list_display = (
+        "text_excerpt",
+        "request_reference",
+        "due_on",
+        "status",
+        "status_changed_on",
+        "is_overdue",
+    )
     list_filter = ("status",)
     search_fields = ("text", "decision__request__reference")
     list_select_related = ("decision__request",)
-    fields = ("decision", "text", "due_on", "status")
+    fields = ("decision", "text", "due_on", "status", "status_changed_on")
     readonly_fields = fields
-    actions = ("mark_met", "mark_not_met", "mark_open")
+    actions = ("mark_met", "mark_waived", "mark_overdue", "mark_open")
+    set_status_template = "admin/ordinances/condition/set_status.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Condition]:
         return (
@@ -779,28 +907,70 @@ class ConditionAdmin(ReadOnlyAdmin):
     def is_overdue(self, obj: Condition) -> bool:
         return obj.is_overdue
 
-    def _set_status(self, request: HttpRequest, queryset: QuerySet[Condition], status: str) -> None:
-        done = 0
-        for condition in queryset.select_related("decision__request"):
-            try:
-                workflow.set_condition_status(condition, by=request.user, status=status)
-            except (ValidationError, workflow.TransitionRefused) as exc:
-                add_messages(request, exc)
-            else:
-                done += 1
-        if done:
-            label = Condition.Status(status).label.lower()
-            noun = "condition" if done == 1 else "conditions"
-            self.message_user(request, f"Marked {done} {noun} {label}.", messages.SUCCESS)
+    def _set_status(
+        self, request: HttpRequest, queryset: QuerySet[Condition], status: str, action: str
+    ) -> HttpResponse | None:
+        """
+        First the page asking for the note (the action's form posts back here with it),
+        then the change, condition by condition through the workflow.
+        """
+        conditions = list(queryset.select_related("decision__request").order_by("due_on", "pk"))
+        label = Condition.Status(status).label.lower()
+        form = ConditionNoteForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            done = 0
+            for condition in conditions:
+                try:
+                    workflow.set_condition_status(
+                        condition, by=request.user, status=status, note=form.cleaned_data["note"]
+                    )
+                except ValidationError as exc:
+                    # Bad input is the same for every condition: say so on the form, change none.
+                    form.add_workflow_errors(exc)
+                    break
+                except workflow.TransitionRefused as exc:
+                    messages.error(request, f"{condition.decision.request.reference}: {exc.message}")
+                else:
+                    done += 1
+            if not form.errors:
+                if done:
+                    noun = "condition" if done == 1 else "conditions"
+                    self.message_user(request, f"Marked {done} {noun} {label}.", messages.SUCCESS)
+                return None
+        opts = self.model._meta
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Mark conditions {label}",
+            "subtitle": None,
+            "opts": opts,
+            "app_label": opts.app_label,
+            "conditions": conditions,
+            "status_label": label,
+            "form": form,
+            "action": action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.set_status_template, context)
 
-    @admin.action(description="Mark selected conditions met", permissions=["set_condition_status"])
-    def mark_met(self, request: HttpRequest, queryset: QuerySet[Condition]) -> None:
-        self._set_status(request, queryset, Condition.Status.MET)
+    @admin.action(description="Mark selected conditions met…", permissions=["set_condition_status"])
+    def mark_met(self, request: HttpRequest, queryset: QuerySet[Condition]) -> HttpResponse | None:
+        return self._set_status(request, queryset, Condition.Status.MET, "mark_met")
 
-    @admin.action(description="Mark selected conditions not met", permissions=["set_condition_status"])
-    def mark_not_met(self, request: HttpRequest, queryset: QuerySet[Condition]) -> None:
-        self._set_status(request, queryset, Condition.Status.NOT_MET)
+    @admin.action(description="Waive selected conditions…", permissions=["set_condition_status"])
+    def mark_waived(self, request: HttpRequest, queryset: QuerySet[Condition]) -> HttpResponse | None:
+        return self._set_status(request, queryset, Condition.Status.WAIVED, "mark_waived")
 
-    @admin.action(description="Reopen selected conditions", permissions=["set_condition_status"])
-    def mark_open(self, request: HttpRequest, queryset: QuerySet[Condition]) -> None:
-        self._set_status(request, queryset, Condition.Status.OPEN)
+    @admin.action(description="Mark selected conditions overdue…", permissions=["set_condition_status"])
+    def mark_overdue(self, request: HttpRequest, queryset: QuerySet[Condition]) -> HttpResponse | None:
+        return self._set_status(request, queryset, Condition.Status.OVERDUE, "mark_overdue")
+
+    @admin.action(description="Reopen selected conditions…", permissions=["set_condition_status"])
+    def mark_open(self, request: HttpRequest, queryset: QuerySet[Condition]) -> HttpResponse | None:
+        return self._set_status(request, queryset, Condition.Status.OPEN, "mark_open")
+
+
+# Registered in their own modules: emergency uses, violations and annual reports
+# (ordinances/admin_oversight.py); public comments, staff only (ordinances/admin_participation.py).
+from ordinances import admin_oversight, admin_participation  # noqa: E402,F401

@@ -1,6 +1,6 @@
 from django.urls import path, re_path, register_converter
 
-from ordinances import atlas, calendars, downloads, embed, feeds, views
+from ordinances import alert_views, atlas, calendars, downloads, embed, feeds, views
 
 
 class ReferenceConverter:
@@ -54,4 +54,34 @@ urlpatterns = [
     # Status widgets other sites may frame (ordinances/embed.py).
     path("embed/technologies/<slug:slug>/", embed.technology_status, name="embed_technology"),
     path("embed/requests/<reference:reference>/", embed.request_status, name="embed_request"),
+    # Public comment while a request's period is open (ordinances/participation.py).
+    path("requests/<reference:reference>/comment/", views.request_comment, name="request_comment"),
+    path(
+        "requests/<reference:reference>/comment/thanks/",
+        views.request_comment_thanks,
+        name="request_comment_thanks",
+    ),
+    # The annual oversight summary, as a page and a PDF (ordinances/summary.py).
+    path("summary/", views.summary_index, name="summary_index"),
+    path("summary/<int:year>/", views.summary_year, name="summary_year"),
+    path("summary/<int:year>.pdf", views.summary_pdf, name="summary_pdf"),
+]
+
+# Email alerts with no account (ordinances/alerts.py, alert_views.py): the form posts here;
+# the emails link to the confirm and unsubscribe pages (GET shows a button, POST acts).
+urlpatterns += [
+    path("alerts/", alert_views.alert_subscribe, name="alert_subscribe"),
+    path("alerts/check-your-inbox/", alert_views.alert_sent, name="alert_sent"),
+    path("alerts/confirm/<str:token>/", alert_views.alert_confirm, name="alert_confirm"),
+    path("alerts/unsubscribe/<str:token>/", alert_views.alert_unsubscribe, name="alert_unsubscribe"),
+]
+
+# Oversight after the decision (ordinances/oversight.py): emergency use, the violations
+# register and annual surveillance reports.
+urlpatterns += [
+    path("emergency-use/", views.emergency_use_list, name="emergency_use_list"),
+    path("violations/", views.violation_list, name="violation_list"),
+    path("violations/<int:pk>/", views.violation_detail, name="violation_detail"),
+    path("annual-reports/", views.annual_report_list, name="annual_report_list"),
+    path("annual-reports/<int:pk>/", views.annual_report_detail, name="annual_report_detail"),
 ]

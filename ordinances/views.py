@@ -7,30 +7,51 @@ filtering from `ordinances.filters`, statuses from the models.
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlencode
 
+import django_filters
+from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import DatabaseError, connection
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 from django_filters import FilterSet
+from rest_framework.throttling import BaseThrottle
 
-from ordinances import board, filters, progress
+from ordinances import board, charts, filters, oversight, participation, pdf, progress, workflow
 from ordinances import search as site_search
+from ordinances import summary as summaries
+from ordinances.comment_forms import CommentForm
 from ordinances.models import (
     Agency,
+    AnnualReport,
+    Comment,
+    Condition,
+    Decision,
+    EmergencyUse,
     Event,
     Ordinance,
+    OversightEvent,
     Request,
     RequestQuerySet,
     Technology,
     TechnologyUse,
+    Violation,
     rule_in_force_subquery,
 )
 
@@ -146,15 +167,40 @@ def _split_demo(requests: RequestQuerySet, page_is_demo: bool) -> tuple[list[Req
     return list(requests.exclude(demo)[:RECENT]), list(requests.filter(demo)[:RECENT])
 
 
+def _standing_conditions(page_is_demo: bool, **where: object) -> tuple[list[Condition], list[Condition]]:
+    """
+    The conditions of the approvals standing now (one query), real ones apart from demo
+    ones as in `_split_demo`: what the agency must still do, has done, or is late with.
+    """
+    conditions = list(
+        Condition.objects.public()
+        .filter(decision__request__status__in=Request.ACTIVE_STATES, **where)
+        .select_related("decision__request__agency", "decision__request__technology")
+        .order_by(F("due_on").asc(nulls_last=True), "pk")
+    )
+    if page_is_demo:
+        return conditions, []
+
+    def is_demo(condition: Condition) -> bool:
+        req = condition.decision.request
+        return req.is_demo or req.agency.is_demo or req.technology.is_demo
+
+    return [c for c in conditions if not is_demo(c)], [c for c in conditions if is_demo(c)]
+
+
 @require_safe
 def agency_detail(request: HttpRequest, slug: str) -> HttpResponse:
     agency = get_object_or_404(Agency, slug=slug)
     requests, demo_requests = _split_demo(_public_requests().filter(agency=agency), agency.is_demo)
+    conditions, demo_conditions = _standing_conditions(agency.is_demo, decision__request__agency=agency)
     context = {
         "agency": agency,
         "board": board.for_agency(agency),
         "requests": requests,
         "demo_requests": demo_requests,
+        "conditions": conditions,
+        "demo_conditions": demo_conditions,
+        "oversight": oversight_sections(agency=agency),
     }
     return render(request, "ordinances/agency_detail.html", context)
 
@@ -180,11 +226,17 @@ def technology_detail(request: HttpRequest, slug: str) -> HttpResponse:
     # matters here, not only those naming this exact record.
     same_category = _public_requests().filter(technology__category=technology.category)
     requests, demo_requests = _split_demo(same_category, technology.is_demo)
+    conditions, demo_conditions = _standing_conditions(
+        technology.is_demo, decision__request__technology=technology
+    )
     context = {
         "technology": technology,
         "board": board.for_technology(technology),
         "requests": requests,
         "demo_requests": demo_requests,
+        "conditions": conditions,
+        "demo_conditions": demo_conditions,
+        "oversight": oversight_sections(technology=technology),
     }
     return render(request, "ordinances/technology_detail.html", context)
 
@@ -207,10 +259,16 @@ def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
             "attachments",
             "decision__conditions",
             Prefetch("events", queryset=Event.objects.public(), to_attr="public_events"),
+            Prefetch("comments", queryset=Comment.objects.published(), to_attr="published_comments"),
         )
     )
     obj = get_object_or_404(queryset, reference=reference)
-    context = {"req": obj, "progress": progress.for_request(obj, obj.public_events)}  # type: ignore[attr-defined]
+    context = {
+        "req": obj,
+        "progress": progress.for_request(obj, obj.public_events),  # type: ignore[attr-defined]
+        "comment_period": participation.comment_period(obj),
+        "comments": obj.published_comments,  # type: ignore[attr-defined]
+    }
     return render(request, "ordinances/request_detail.html", context)
 
 
@@ -249,3 +307,360 @@ def search(request: HttpRequest) -> HttpResponse:
     """One box across ordinances, agencies, technologies and public requests."""
     outcome = site_search.run(request.GET)
     return render(request, "ordinances/search.html", {"search": outcome}, status=outcome.status)
+
+
+# ---------------------------------------------------------------------------
+# Public comment (ordinances/participation.py holds the rules, comment_forms.py the form)
+# ---------------------------------------------------------------------------
+
+
+def _client_address(request: HttpRequest) -> str:
+    """The sender's address, read as the API's rate limit reads it (DJANGO_NUM_PROXIES)."""
+    return BaseThrottle().get_ident(request) or ""
+
+
+@never_cache  # the form carries the moment it was made (the timing check): never a stored copy
+@require_http_methods(["GET", "HEAD", "POST"])
+def request_comment(request: HttpRequest, reference: str) -> HttpResponse:
+    """
+    The comment form of a public request: 200 with the form while its period is open, 200
+    with why not while it is not; a comment sent to a closed period gets 409, a refused one
+    400 (429 past the rate limit), an accepted one a redirect to the thank-you page.
+    """
+    obj = get_object_or_404(_public_requests(), reference=reference)
+    now = timezone.now()
+    period = participation.comment_period(obj, timezone.localdate(now))
+    status = 200
+    if request.method == "POST":
+        form = CommentForm(request.POST, reference=obj.reference, now=now)
+        if not period.is_open:
+            status = 409
+        elif form.is_valid():
+            try:
+                participation.submit_comment(
+                    obj,
+                    **form.comment_values(),
+                    address=_client_address(request),
+                    language=get_language() or settings.LANGUAGE_CODE,
+                    now=now,
+                )
+            except ValidationError as exc:
+                form.add_refusal(exc)
+                status = 400
+            except workflow.TransitionRefused as exc:
+                if exc.code == "rate_limit":
+                    form.add_refusal(exc)
+                    status = 429
+                else:  # the period closed while the form was open
+                    period = participation.comment_period(obj, timezone.localdate(now))
+                    status = 409
+            else:
+                return redirect("ordinances:request_comment_thanks", reference=obj.reference)
+        else:
+            status = 400
+    else:
+        form = CommentForm(reference=obj.reference, now=now)
+    context = {"req": obj, "period": period, "form": form}
+    return render(request, "ordinances/request_comment.html", context, status=status)
+
+
+@require_safe
+def request_comment_thanks(request: HttpRequest, reference: str) -> HttpResponse:
+    obj = get_object_or_404(_public_requests(), reference=reference)
+    return render(request, "ordinances/request_comment_thanks.html", {"req": obj})
+
+
+# ---------------------------------------------------------------------------
+# The annual oversight summary (ordinances/summary.py counts, ordinances/charts.py lays out
+# the charts, templates/partials/bar_chart.svg.html draws them)
+# ---------------------------------------------------------------------------
+
+# Each outcome's colour in the charts: USWDS palette values, each 4.5:1 or more against white.
+OUTCOME_FILLS: dict[str, str] = {
+    Decision.Outcome.APPROVED: "#00703c",
+    Decision.Outcome.APPROVED_WITH_CONDITIONS: "#005ea2",
+    Decision.Outcome.DENIED: "#b50909",
+    Decision.Outcome.PUBLISHED: "#783cb9",
+    Request.Status.WITHDRAWN: "#71767a",
+    Request.Status.EXPIRED: "#c05600",
+    Request.Status.REVOKED: "#1b1b1b",
+}
+
+
+def _outcome_label(code: str) -> str:
+    if code in Decision.Outcome.values:
+        return str(Decision.Outcome(code).label)
+    return str(Request.Status(code).label)
+
+
+def _summary_part(figures: summaries.Figures, year: int, prefix: str) -> dict[str, object]:
+    """One set of figures (real or demo) as the rows and charts its part of the page shows."""
+    series = [charts.Series(code, _outcome_label(code), OUTCOME_FILLS[code]) for code in summaries.OUTCOMES]
+    outcomes = [(s, figures.outcomes[s.key]) for s in series]
+    firsts = [datetime.date(year, month, 1) for month in summaries.MONTHS]
+    outcome_chart = charts.bar_list(
+        f"{prefix}-outcomes",
+        title=gettext("What became of requests in %(year)s") % {"year": year},
+        desc="; ".join(f"{s.label}: {value}" for s, value in outcomes),
+        items=outcomes,
+    )
+    month_chart = charts.stacked_columns(
+        f"{prefix}-months",
+        title=gettext("Outcomes by month in %(year)s") % {"year": year},
+        desc=gettext(
+            "A column for each month, made of one part for each outcome, with the month's total above it. "
+            "The table after the chart gives every number."
+        ),
+        categories=[date_format(first, "M") for first in firsts],
+        series=series,
+        values={s.key: [month[s.key] for month in figures.outcomes_by_month] for s in series},
+    )
+    return {
+        "figures": figures,
+        "prefix": prefix,
+        "series": series,
+        "kinds": [(label, figures.submitted_by_kind[code]) for code, label in Request.Kind.choices],
+        "outcomes": outcomes,
+        "months": [
+            (first, [(s, month[s.key]) for s in series], sum(month.values()))
+            for first, month in zip(firsts, figures.outcomes_by_month, strict=True)
+        ],
+        "violations": [
+            (label, figures.violations_by_status[code]) for code, label in Violation.Status.choices
+        ],
+        "outcome_chart": outcome_chart,
+        "month_chart": month_chart,
+    }
+
+
+def _summary_context(year: int) -> dict[str, object]:
+    """Everything the page and the PDF of `year` show; 404 for a year before the first ordinance or after this one."""
+    years = summaries.years_available()
+    if year not in years:
+        raise Http404("No summary for that year.")
+    data = summaries.for_year(year)
+    return {
+        "summary": data,
+        "year": year,
+        "real": _summary_part(data.real, year, "summary"),
+        "demo": _summary_part(data.demo, year, "summary-demo") if data.demo.has_records else None,
+        "earlier_year": year - 1 if year - 1 in years else None,
+        "later_year": year + 1 if year + 1 in years else None,
+    }
+
+
+@require_safe
+def summary_index(request: HttpRequest) -> HttpResponse:
+    return render(request, "ordinances/summary_index.html", {"years": summaries.years_available()})
+
+
+@require_safe
+def summary_year(request: HttpRequest, year: int) -> HttpResponse:
+    return render(request, "ordinances/summary.html", _summary_context(year))
+
+
+@require_safe
+def summary_pdf(request: HttpRequest, year: int) -> HttpResponse:
+    """The same summary as a printable PDF (Letter, numbered pages), shown in the browser."""
+    context = _summary_context(year)
+    context["page_address"] = request.build_absolute_uri(reverse("ordinances:summary_year", args=[year]))
+    html = render_to_string("ordinances/summary_print.html", context, request=request)
+    document = pdf.render(html, base_url=request.build_absolute_uri("/"))
+    response = HttpResponse(document, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="oversight-summary-{year}.pdf"'
+    return response
+
+
+# ---------------------------------------------------------------------------
+# Oversight after the decision: emergency use, violations, annual reports
+# (the rules live in ordinances/oversight.py; visibility in each model's `.public()`)
+# ---------------------------------------------------------------------------
+
+
+class _AgencyTechnologyFilter(FilterSet):
+    """The agency and technology filters the three oversight lists share, by slug."""
+
+    agency = django_filters.ModelChoiceFilter(
+        queryset=Agency.objects.all(),
+        to_field_name="slug",
+        label=_("Agency"),
+        empty_label=_("Any agency"),
+    )
+    technology = django_filters.ModelChoiceFilter(
+        queryset=Technology.objects.all(),
+        to_field_name="slug",
+        label=_("Technology"),
+        empty_label=_("Any technology"),
+    )
+
+
+class EmergencyUseFilter(_AgencyTechnologyFilter):
+    year = filters.YearFilter(field_name="used_on")
+
+    class Meta:
+        model = EmergencyUse
+        fields = ["agency", "technology", "year"]
+
+
+class ViolationFilter(_AgencyTechnologyFilter):
+    status = django_filters.ChoiceFilter(
+        choices=Violation.Status.choices, label=_("Status"), empty_label=_("Any status")
+    )
+    year = filters.YearFilter(field_name="found_on")
+
+    class Meta:
+        model = Violation
+        fields = ["agency", "technology", "status", "year"]
+
+
+class _ReportYearFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+class AnnualReportFilter(_AgencyTechnologyFilter):
+    year = _ReportYearFilter(field_name="year", label=_("Year covered"), min_value=1900, max_value=2100)
+
+    class Meta:
+        model = AnnualReport
+        fields = ["agency", "technology", "year"]
+
+
+# The contents of an annual report, in the order the laws list them, with their labels as
+# residents read them (the model's verbose names, for translation).
+ANNUAL_REPORT_LABELS = {
+    name: AnnualReport._meta.get_field(name).verbose_name  # type: ignore[union-attr]
+    for name in AnnualReport.CONTENT_FIELDS
+}
+
+
+def _demo_rows() -> Q:
+    """Rows a real page shows only apart, as demo records (see `_split_demo`)."""
+    return Q(is_demo=True) | Q(agency__is_demo=True) | Q(technology__is_demo=True)
+
+
+def _with_report_state(uses: Iterable[EmergencyUse]) -> list[EmergencyUse]:
+    today = timezone.localdate()
+    rows = list(uses)
+    for use in rows:
+        use.report_state = oversight.emergency_report_state(use, today)  # type: ignore[attr-defined]
+    return rows
+
+
+def _public_emergency_uses() -> QuerySet[EmergencyUse]:
+    return EmergencyUse.objects.public().select_related("agency", "technology", "ordinance", "report")
+
+
+def _public_violations() -> QuerySet[Violation]:
+    return Violation.objects.public().select_related("agency", "technology", "ordinance")
+
+
+def _public_annual_reports() -> QuerySet[AnnualReport]:
+    return AnnualReport.objects.public().select_related("agency", "technology", "ordinance")
+
+
+def oversight_sections(*, agency: Agency | None = None, technology: Technology | None = None) -> dict:
+    """
+    The emergency uses, published violations and public annual reports of one agency or
+    one technology, the most recent first, real ones apart from demo ones: six queries,
+    however many rows. For `partials/oversight_sections.html`.
+    """
+    record: Agency | Technology | None = agency or technology
+    assert record is not None
+    scope: dict[str, Agency | Technology] = {"agency": agency} if agency else {"technology": record}
+    sets: dict[str, QuerySet[Any]] = {
+        "emergency_uses": _public_emergency_uses().filter(**scope).order_by("-used_on", "-pk"),
+        "violations": _public_violations().filter(**scope).order_by("-found_on", "-pk"),
+        "annual_reports": _public_annual_reports()
+        .filter(**scope)
+        .order_by("-year", "agency__name", "technology__name"),
+    }
+    sections: dict[str, object] = {
+        "record": record,
+        "scope": "agency" if agency else "technology",
+        "filter": f"{'agency' if agency else 'technology'}={record.slug}",
+    }
+    demo = _demo_rows()
+    for name, queryset in sets.items():
+        real: list[Any]
+        demo_rows: list[Any]
+        if record.is_demo:
+            real, demo_rows = list(queryset[:RECENT]), []
+        else:
+            real, demo_rows = list(queryset.exclude(demo)[:RECENT]), list(queryset.filter(demo)[:RECENT])
+        if name == "emergency_uses":
+            real, demo_rows = _with_report_state(real), _with_report_state(demo_rows)
+        sections[name] = real
+        sections[f"demo_{name}"] = demo_rows
+    sections["has_demo"] = any(sections[f"demo_{name}"] for name in sets)
+    return sections
+
+
+def _oversight_list(
+    request: HttpRequest, template: str, filterset_class: type[FilterSet], queryset: QuerySet, **extra
+) -> HttpResponse:
+    """A filtered, paginated oversight list (as `_list`), its rows read once."""
+    if clean := _without_empty_parameters(request):
+        return redirect(clean)
+    filterset, page, status = _filtered_page(request, filterset_class, queryset)
+    rows: list[Any] = list(page.object_list)
+    if filterset_class is EmergencyUseFilter:
+        rows = _with_report_state(rows)
+    page.object_list = rows
+    return render(request, template, {"filter": filterset, "page": page, **extra}, status=status)
+
+
+@require_safe
+def emergency_use_list(request: HttpRequest) -> HttpResponse:
+    queryset = _public_emergency_uses().order_by("-used_on", "-pk")
+    return _oversight_list(request, "ordinances/emergency_use_list.html", EmergencyUseFilter, queryset)
+
+
+@require_safe
+def violation_list(request: HttpRequest) -> HttpResponse:
+    queryset = _public_violations().order_by("-found_on", "-pk")
+    return _oversight_list(request, "ordinances/violation_list.html", ViolationFilter, queryset)
+
+
+@require_safe
+def violation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    queryset = (
+        _public_violations()
+        .select_related("request")
+        .prefetch_related(
+            Prefetch("events", queryset=OversightEvent.objects.public(), to_attr="public_events")
+        )
+    )
+    violation = get_object_or_404(queryset, pk=pk)
+    approval = violation.request if violation.request is not None and violation.request.is_public else None
+    context = {"violation": violation, "approval": approval, "events": violation.public_events}  # type: ignore[attr-defined]
+    return render(request, "ordinances/violation_detail.html", context)
+
+
+@require_safe
+def annual_report_list(request: HttpRequest) -> HttpResponse:
+    queryset = _public_annual_reports().order_by("-year", "agency__name", "technology__name", "pk")
+    return _oversight_list(request, "ordinances/annual_report_list.html", AnnualReportFilter, queryset)
+
+
+@require_safe
+def annual_report_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    queryset = _public_annual_reports().prefetch_related(
+        Prefetch("events", queryset=OversightEvent.objects.public(), to_attr="public_events")
+    )
+    report = get_object_or_404(queryset, pk=pk)
+    # A report marked overdue before the agency submitted it is public, its draft is not.
+    contents = (
+        [
+            {"name": name, "label": label, "value": getattr(report, name)}
+            for name, label in ANNUAL_REPORT_LABELS.items()
+        ]
+        if report.submitted_at is not None
+        else []
+    )
+    context = {
+        "report": report,
+        "state": oversight.public_report_state(report),
+        "contents": contents,
+        "events": report.public_events,  # type: ignore[attr-defined]
+    }
+    return render(request, "ordinances/annual_report_detail.html", context)

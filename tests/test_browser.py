@@ -211,6 +211,8 @@ def test_staff_schedule_a_hearing_and_the_public_page_shows_it(page, server):
     hearing = datetime.date.today() + datetime.timedelta(days=90)
     page.locator("#id_hearing_at_0").fill(hearing.isoformat())
     page.locator("#id_hearing_at_1").fill("18:30:00")
+    page.locator("#id_hearing_room").fill("Room 317")
+    page.locator("#id_hearing_address").fill("350 South 5th Street")
     with page.expect_navigation():
         page.get_by_role("button", name="Schedule the hearing").click()
     assert "is now hearing scheduled" in page.locator(".messagelist").inner_text()
@@ -219,6 +221,7 @@ def test_staff_schedule_a_hearing_and_the_public_page_shows_it(page, server):
     assert "Hearing scheduled" in page.locator(".status-line").inner_text()
     timeline = page.locator(".timeline").inner_text()
     assert f"Public hearing on {hearing.day} {hearing:%B %Y}, 6:30 p.m." in timeline
+    assert "350 South 5th Street" in page.locator("main").inner_text()
 
 
 def test_a_liaison_cannot_see_staff_transitions_in_the_workspace(page, server):
@@ -245,6 +248,24 @@ PAGE_TYPES = {
     "data dictionary": "/data/",
     "embedded status": "/embed/technologies/facial-recognition/",
     "not found": "/no-such-page/",
+    "comment form": None,
+    "email alerts": "/alerts/?topic=decisions",
+    "emergency use": "/emergency-use/",
+    "violation list": "/violations/",
+    "violation": None,
+    "annual report list": "/annual-reports/",
+    "annual report": None,
+    "summary index": "/summary/",
+    "yearly summary": None,
+}
+# Where a page type's address depends on the seeded records: the list page that links it,
+# and the pattern of its link there.
+FOUND_ON = {
+    "request": ("/requests/", r'href="(/requests/[A-Z]+-\d{4}-\d{4,}/)"'),
+    "comment form": ("/requests/?status=public_comment", r'href="(/requests/[A-Z]+-\d{4}-\d{4,}/)"'),
+    "violation": ("/violations/", r'href="(/violations/\d+/)"'),
+    "annual report": ("/annual-reports/", r'href="(/annual-reports/\d+/)"'),
+    "yearly summary": ("/summary/", r'href="(/summary/\d{4}/)"'),
 }
 LANGUAGE_PREFIXES = ["", "/es", "/so", "/hmn"]
 WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
@@ -253,12 +274,16 @@ DESKTOP = {"width": 1280, "height": 900}
 
 
 @pytest.fixture(scope="session")
-def a_request_path(server) -> str:
-    with urllib.request.urlopen(f"{server}/requests/", timeout=10) as response:
-        html = response.read().decode()
-    match = re.search(r'href="(/requests/[A-Z]+-\d{4}-\d{4,}/)"', html)
-    assert match, "the seeded request list links no request"
-    return match.group(1)
+def found_paths(server) -> dict[str, str]:
+    """The address of each page type that depends on the seeded records."""
+    paths = {}
+    for kind, (list_path, pattern) in FOUND_ON.items():
+        with urllib.request.urlopen(f"{server}{list_path}", timeout=10) as response:
+            html = response.read().decode()
+        match = re.search(pattern, html)
+        assert match, f"the seeded {list_path} links no {kind}"
+        paths[kind] = match.group(1) + ("comment/" if kind == "comment form" else "")
+    return paths
 
 
 def not_found_page(path: str, language: str) -> str:
@@ -272,9 +297,9 @@ def not_found_page(path: str, language: str) -> str:
         return page_not_found(RequestFactory().get(path), Http404()).content.decode()
 
 
-def open_page(page, server: str, prefix: str, kind: str, a_request_path: str):
+def open_page(page, server: str, prefix: str, kind: str, found_paths: dict[str, str]):
     """Go to a page type under a language prefix; returns the response."""
-    path = f"{prefix}{PAGE_TYPES[kind] or a_request_path}"
+    path = f"{prefix}{PAGE_TYPES[kind] or found_paths[kind]}"
     if kind == "not found":
         # The test server runs with DEBUG on (it serves the static files), and DEBUG answers
         # a 404 with Django's debug page; the browser is given the residents' 404 page at
@@ -289,9 +314,9 @@ def open_page(page, server: str, prefix: str, kind: str, a_request_path: str):
 
 @pytest.mark.parametrize("prefix", LANGUAGE_PREFIXES)
 @pytest.mark.parametrize("kind", PAGE_TYPES)
-def test_no_page_scrolls_sideways_at_320_px(page, server, a_request_path, prefix, kind):
+def test_no_page_scrolls_sideways_at_320_px(page, server, found_paths, prefix, kind):
     page.set_viewport_size(PHONE)
-    response = open_page(page, server, prefix, kind, a_request_path)
+    response = open_page(page, server, prefix, kind, found_paths)
     assert response.status == (404 if kind == "not found" else 200)
     widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert widths[0] <= widths[1], widths
@@ -300,11 +325,11 @@ def test_no_page_scrolls_sideways_at_320_px(page, server, a_request_path, prefix
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "320px"])
 @pytest.mark.parametrize("prefix", LANGUAGE_PREFIXES)
 @pytest.mark.parametrize("kind", PAGE_TYPES)
-def test_every_page_meets_wcag_21_aa_by_axe(page, server, a_request_path, prefix, kind, viewport):
+def test_every_page_meets_wcag_21_aa_by_axe(page, server, found_paths, prefix, kind, viewport):
     from axe_playwright_python.sync_playwright import Axe
 
     page.set_viewport_size(viewport)
-    open_page(page, server, prefix, kind, a_request_path)
+    open_page(page, server, prefix, kind, found_paths)
     violations = Axe().run(page, options=WCAG_21_AA).response["violations"]
     assert violations == [], [(v["id"], v["help"], [n["target"] for n in v["nodes"]]) for v in violations]
 

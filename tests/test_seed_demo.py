@@ -189,6 +189,37 @@ class TestTheRealRecord:
 
 @pytest.mark.usefixtures("seeded_once")
 class TestTheDemoRecords:
+    def test_seed_demo_shows_an_overdue_condition(self, seeded):
+        from ordinances.models import Condition
+
+        assert Condition.objects.filter(status=Condition.Status.OVERDUE).exists()
+
+    def test_seed_demo_shows_an_emergency_use_whose_report_is_overdue(self, seeded):
+        from ordinances.models import EmergencyUse
+
+        overdue = EmergencyUse.objects.filter(overdue_since__isnull=False)
+        assert overdue.exists()
+        assert all(use.is_demo and use.is_overdue for use in overdue)
+
+    def test_seed_demo_shows_a_published_violation_with_its_remedy(self, seeded):
+        from ordinances.models import Violation
+
+        published = Violation.objects.public().get()
+        assert (published.status, published.is_demo) == (Violation.Status.REMEDIED, True)
+        assert published.remedy
+
+    def test_seed_demo_shows_an_accepted_and_an_overdue_annual_report(self, seeded):
+        from ordinances.models import AnnualReport
+
+        assert AnnualReport.objects.filter(status=AnnualReport.Status.ACCEPTED).exists()
+        assert AnnualReport.objects.filter(overdue_since__isnull=False, submitted_at__isnull=True).exists()
+
+    def test_seed_demo_shows_published_comments_and_holds_one_for_moderation(self, seeded):
+        from ordinances.models import Comment
+
+        assert Comment.objects.published().count() == 2
+        assert Comment.objects.held().count() == 1
+
     """Fictional records, labelled, with histories written by the workflow."""
 
     def test_seed_demo_labels_every_fictional_agency_and_technology(self, seeded):
@@ -218,6 +249,7 @@ class TestTheDemoRecords:
             "hearing_notice": 10,
             "emergency_report": 14,
             "approval_term": 365,
+            "annual_report": None,
         }
 
     def test_seed_demo_ordinance_requires_approval_for_drones_and_disclosure_for_body_cameras(self, seeded):

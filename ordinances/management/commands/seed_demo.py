@@ -64,15 +64,18 @@ from django.core.management.base import BaseCommand
 from django.db import models, transaction
 from django.utils import timezone
 
-from ordinances import process, roles, workflow
+from ordinances import oversight, participation, process, roles, workflow
 from ordinances.models import (
     Agency,
     Category,
     CategoryRule,
+    Comment,
+    EmergencyUse,
     Ordinance,
     Request,
     Technology,
     TechnologyUse,
+    Violation,
 )
 
 DEMO_PASSWORD = "portal-demo"
@@ -180,7 +183,8 @@ def demo_process(today: datetime.date) -> dict[str, Any]:
                 "as drones, license plate readers or gunshot detection, it asks the council "
                 "for approval. Staff review the request, the public has 30 days to comment, "
                 "the hearing is announced at least 10 days ahead, and an approval lasts one "
-                "year unless renewed. Body-worn cameras only need to be disclosed. A department "
+                "year unless renewed, and each approved use is reported on by 31 January for "
+                "the year before. Body-worn cameras only need to be disclosed. A department "
                 "that uses a technology in an emergency without approval must report it "
                 "within 14 days."
             ),
@@ -217,6 +221,8 @@ def demo_process(today: datetime.date) -> dict[str, Any]:
             deadline("hearing_notice", 10, "hearing_notice"),
             deadline("emergency_report", 14, "emergency_use"),
             deadline("approval_term", 365, "approval_effective"),
+            # Each approved use reports on the year before by 31 January.
+            {"kind": "annual_report", "counted_from": "fixed_day", "month": 1, "day": 31, "verified": True},
         ],
     }
 
@@ -388,6 +394,12 @@ DEFAULT_DETAILS = {
 
 LIAISON_STEPS = {"submit", "withdraw"}
 SYSTEM_STEPS = {"expire"}
+# Where the demo council holds its hearings (example.org links lead nowhere real).
+HEARING_PLACE = {
+    "hearing_room": "Council Chamber, Room 317 (fictional)",
+    "hearing_address": "100 Demo Avenue, Demo City (fictional)",
+    "hearing_agenda_url": "https://agendas.example.org/demo-council",
+}
 
 
 def demo_requests(today: datetime.date) -> list[DemoRequest]:
@@ -406,7 +418,7 @@ def demo_requests(today: datetime.date) -> list[DemoRequest]:
             Step("submit", at(start)),
             Step("begin_review", at(start - 4, 14)),
             Step("open_comment_period", at(start - 8)),
-            Step("schedule_hearing", at(start - 40), {"hearing_at": at(hearing, 18)}),
+            Step("schedule_hearing", at(start - 40), {"hearing_at": at(hearing, 18), **HEARING_PLACE}),
         ]
 
     def decided(hearing: int, outcome: str, yes: int, no: int, **kwargs: Any) -> Step:
@@ -503,7 +515,15 @@ def demo_requests(today: datetime.date) -> list[DemoRequest]:
                 Step("submit", at(62)),
                 Step("begin_review", at(58)),
                 Step("open_comment_period", at(45)),
-                Step("schedule_hearing", at(5), {"hearing_at": at(-12, 18)}),
+                Step(
+                    "schedule_hearing",
+                    at(5),
+                    {
+                        "hearing_at": at(-12, 18),
+                        **HEARING_PLACE,
+                        "hearing_remote_url": "https://meetings.example.org/demo-council/join",
+                    },
+                ),
             ],
             fields={"alternatives_considered": "Snooper trucks and lane closures."},
         ),
@@ -688,6 +708,8 @@ class Command(BaseCommand):
                 demo = self.load_demo_records()
                 liaison, staff = self.workflow_actors()
                 self.load_demo_requests({real.file_number: real, demo.file_number: demo}, liaison, staff)
+                self.load_demo_comments(staff)
+                self.load_demo_oversight(demo, liaison, staff)
             logins = self.login_accounts() if settings.DEBUG else []
         self.report(logins)
 
@@ -829,6 +851,145 @@ class Command(BaseCommand):
                 actor = None
             workflow.perform(step.name, request, by=actor, now=step.at, **step.kwargs)
         return request
+
+    # -- participation and oversight -------------------------------------------
+
+    def load_demo_comments(self, staff: User) -> None:
+        """Public comments on the demo request in public comment: two published, one held."""
+        request = Request.objects.get(title="Demo: Gunshot detection pilot in two neighborhoods")
+        exists = request.comments.exists()
+        self.tally[("demo comments", not exists)] += 1
+        if "demo comments" not in self.labels:
+            self.labels.append("demo comments")
+        if exists:
+            return
+        now = timezone.now()
+        samples = [
+            (
+                "Demo resident (fictional)",
+                Comment.Position.OPPOSES,
+                "Publish how often alerts were false before extending it.",
+                True,
+            ),
+            (
+                "",
+                Comment.Position.SUPPORTS,
+                "A tested pilot with an outside evaluation seems reasonable.",
+                True,
+            ),
+            (
+                "Demo neighborhood association (fictional)",
+                Comment.Position.NEUTRAL,
+                "Which two neighborhoods, and will the sensors record conversations?",
+                False,
+            ),
+        ]
+        for i, (name, position, body, publish) in enumerate(samples):
+            comment = participation.submit_comment(
+                request,
+                name=name,
+                email=f"demo-resident-{i}@example.org",
+                position=position,
+                body=f"{body} (Fictional comment for demonstration.)",
+                address=f"seed-demo-{i}",
+                language="en",
+                now=now - datetime.timedelta(days=8 - 2 * i),
+            )
+            if publish:
+                participation.publish_comment(comment, by=staff, now=now - datetime.timedelta(days=7 - 2 * i))
+
+    def load_demo_oversight(self, demo: Ordinance, liaison: User, staff: User) -> None:
+        """An overdue emergency report, a published violation, an accepted and an overdue annual report."""
+        today = timezone.localdate()
+
+        def at(days_ago: int) -> datetime.datetime:
+            day = today - datetime.timedelta(days=days_ago)
+            return timezone.make_aware(datetime.datetime.combine(day, datetime.time(10)))
+
+        if "demo oversight records" not in self.labels:
+            self.labels.append("demo oversight records")
+        works = Agency.objects.get(slug="demo-public-works")
+        drone = Technology.objects.get(slug="demo-drone")
+        used_on = today - datetime.timedelta(days=40)
+        exists = EmergencyUse.objects.filter(agency=works, technology=drone, used_on=used_on).exists()
+        self.tally[("demo oversight records", not exists)] += 1
+        if not exists:
+            oversight.record_emergency_use(
+                liaison,
+                works,
+                drone,
+                demo,
+                used_on,
+                "A drone was flown over a collapsed retaining wall to look for people trapped under it, "
+                "before anyone asked the council (fictional).",
+                ended_on=used_on,
+                now=at(39),
+            )
+        ramps = Request.objects.get(title="Demo: License plate readers at city parking ramps")
+        exists = Violation.objects.filter(request=ramps).exists()
+        self.tally[("demo oversight records", not exists)] += 1
+        if not exists:
+            violation = oversight.record_violation(
+                staff,
+                now=at(34),
+                agency=ramps.agency,
+                technology=ramps.technology,
+                ordinance=demo,
+                request=ramps,
+                description="Plate reads from the parking ramps were shared with a private towing company "
+                "that the use policy does not name (fictional).",
+                occurred_on=today - datetime.timedelta(days=90),
+                found_on=today - datetime.timedelta(days=35),
+                how_found=Violation.HowFound.AUDIT,
+            )
+            oversight.update_violation(
+                violation,
+                staff,
+                now=at(29),
+                status=Violation.Status.REMEDIED,
+                investigation="The vendor's default setting sent every read to the towing company's app.",
+                remedy="The sharing was switched off and the company deleted the reads it held.",
+                remedied_on=today - datetime.timedelta(days=30),
+            )
+            oversight.publish_violation(
+                violation, staff, now=at(28), note="Published after the audit (fictional)."
+            )
+        expected = [
+            e
+            for e in oversight.expected_reports(today, ordinance=demo)
+            if e.agency.slug == "demo-public-works" and e.due_on < today and e.report is None
+        ]
+        self.tally[("demo oversight records", bool(expected))] += 1
+        for e in expected[:1]:
+            due = timezone.make_aware(datetime.datetime.combine(e.due_on, datetime.time(10)))
+            report = oversight.start_report(
+                liaison, e.agency, e.technology, demo, e.year, now=due - datetime.timedelta(days=30)
+            )
+            oversight.update_report(
+                report,
+                liaison,
+                {
+                    "use_summary": "Flown 14 times to inspect the roofs of 9 city buildings (fictional).",
+                    "non_suspects_captured": "Workers on neighbouring roofs appeared in 2 flights; "
+                    "that footage was deleted.",
+                    "sharing": "No outside body received data.",
+                    "complaints_count": 1,
+                    "annual_cost": Decimal("4200.00"),
+                },
+                now=due - datetime.timedelta(days=20),
+            )
+            oversight.submit_report(report, liaison, now=due - datetime.timedelta(days=10))
+            oversight.accept_report(
+                report, staff, note="Complete (fictional).", now=due - datetime.timedelta(days=3)
+            )
+        # What the portal's schedule (`run_deadlines`) would have done by now.
+        now = timezone.now()
+        workflow.expire_due(now=now)
+        workflow.close_comment_periods_due(now)
+        workflow.proceed_after_silence_due(now)
+        workflow.mark_conditions_overdue(now)
+        oversight.mark_emergency_reports_overdue(now=now)
+        oversight.mark_annual_reports_overdue(now=now)
 
     # -- output --------------------------------------------------------------
 
