@@ -273,7 +273,9 @@ PHONE = {"width": 320, "height": 640}
 DESKTOP = {"width": 1280, "height": 900}
 
 
-@pytest.fixture(scope="session")
+# Autouse: found before any test here changes the seeded records (the hearing test moves the
+# one request in public comment on to its hearing).
+@pytest.fixture(scope="session", autouse=True)
 def found_paths(server) -> dict[str, str]:
     """The address of each page type that depends on the seeded records."""
     paths = {}
