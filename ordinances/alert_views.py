@@ -76,6 +76,11 @@ def _subscribe_page(
     return render(request, "alerts/subscribe.html", context, status=status)
 
 
+# Without a CSRF token, so the public pages that carry this form are the same for every
+# reader and may be cached (ordinances/page_cache.py). A forged post can do no more than the
+# forger could do directly: ask for a confirmation email, which starts nothing until the
+# address's owner confirms, under the same rate limits; it touches no session or account.
+@csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
 def alert_subscribe(request: HttpRequest) -> HttpResponse:
     """The form alone (GET ?topic=&target=), and where every "Get email alerts" form posts."""

@@ -10,6 +10,8 @@ class OrdinancesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from ordinances import page_cache
         from ordinances.roles import ensure_groups
 
         post_migrate.connect(ensure_groups, sender=self)
+        page_cache.connect()

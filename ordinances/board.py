@@ -17,20 +17,26 @@ its technology or the record that made it (inventory row or request) is a demo r
 only demo rows may be governed by a demo ordinance, and a real page lists them apart in
 `Board.demo_entries` for a clearly labelled section.
 
-Every board is built in a fixed number of queries, however many rows it has: the rules
-in force, the inventory rows, the requests (with their decisions), their ordinances'
-deadline rows (for each pending request's next date) and the records the prohibitions
-reach, one query each.
+Every board is built in a fixed number of queries, however many rows it has, and loads
+only the requests a status can depend on (those in effect and those pending: `derive`
+reads no other), so its cost does not grow with the years of decided, denied and expired
+requests. Pages show a board a page at a time (`page_for_agency`, `page_for_technology`):
+how many rows stand in each status, counted in SQL from the few facts `derive` reads
+(`derive_from_facts`), then the rows of one page and the records behind those rows only.
 """
 
 from __future__ import annotations
 
 import datetime
 import enum
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
-from django.db.models import Exists, OuterRef
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from ordinances.models import (
@@ -92,22 +98,39 @@ def derive(
     Pure: it reads only what it is given, so the boards can feed it rows loaded in bulk
     and tests can feed it any combination.
     """
-    if not agency.covered:
+    requests = list(requests)
+    active = active_approvals(requests, today)
+    return derive_from_facts(
+        rule,
+        covered=agency.covered,
+        longest_active=active[-1].status if active else None,
+        pending=bool(pending_requests(requests)),
+    )
+
+
+def derive_from_facts(
+    rule: CategoryRule | None, *, covered: bool, longest_active: str | None, pending: bool
+) -> StatusCode:
+    """
+    The same status as `derive`, from the only facts of the requests it reads: the status of
+    the approval in effect that runs longest (None when none is in effect) and whether a
+    request is pending. Paged boards count their rows' statuses from these facts, worked
+    out in SQL, so a summary never loads the requests behind it.
+    """
+    if not covered:
         return StatusCode.NOT_COVERED
     if rule is None:
         return StatusCode.NO_RULE
-    requests = list(requests)
-    active = active_approvals(requests, today)
     if rule.rule == CategoryRule.Rule.PROHIBITED:
-        return StatusCode.PROHIBITED_WITH_EXCEPTIONS if active else StatusCode.PROHIBITED
+        return StatusCode.PROHIBITED_WITH_EXCEPTIONS if longest_active else StatusCode.PROHIBITED
     if rule.rule == CategoryRule.Rule.APPROVAL_REQUIRED:
-        if active:
+        if longest_active:
             # The approval that runs longest decides whether conditions come with it.
-            if active[-1].status == Request.Status.APPROVED_WITH_CONDITIONS:
+            if longest_active == Request.Status.APPROVED_WITH_CONDITIONS:
                 return StatusCode.APPROVED_WITH_CONDITIONS
             return StatusCode.APPROVED
-        return StatusCode.PENDING if pending_requests(requests) else StatusCode.NOT_APPROVED
-    return StatusCode.DISCLOSED if active else StatusCode.DISCLOSURE_PENDING
+        return StatusCode.PENDING if pending else StatusCode.NOT_APPROVED
+    return StatusCode.DISCLOSED if longest_active else StatusCode.DISCLOSURE_PENDING
 
 
 @dataclass(frozen=True)
@@ -259,54 +282,312 @@ def _public_requests() -> RequestQuerySet:
         Request.objects.public()
         .select_related("agency", "technology", "decision", "exception", "ordinance")
         .prefetch_related("ordinance__deadlines")
-        .order_by("created_at")
+        .order_by("created_at", "pk")
     )
+
+
+def _in_effect(today: datetime.date) -> Q:
+    """`Request.is_active_approval` in SQL: approved (or published), in effect on `today`, not expired."""
+    return (
+        Q(status__in=Request.ACTIVE_STATES)
+        & (Q(decision__effective_on__isnull=True) | Q(decision__effective_on__lte=today))
+        & (Q(decision__expires_on__isnull=True) | Q(decision__expires_on__gte=today))
+    )
+
+
+def _telling(today: datetime.date) -> Q:
+    """
+    The requests a status can depend on: those in effect and those pending. `derive` reads
+    no other (`active_approvals`, `pending_requests`), so a board loads only these and its
+    cost does not grow with the requests decided, denied, withdrawn or expired over the years.
+    """
+    return Q(status__in=Request.PENDING) | _in_effect(today)
+
+
+# A page number as a request sends it (any text, or nothing); the paginator makes sense of it.
+PageNumber = int | str | None
+
+
+class _KnownCountPaginator(Paginator):
+    """A paginator told its count (the board's summary has it) instead of running COUNT(*) again."""
+
+    def __init__(self, object_list: QuerySet[Any], per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
+@dataclass(frozen=True)
+class BoardSection:
+    """
+    One table of a board, a page at a time: `page` is a paginator page whose `object_list`
+    holds this page's `BoardEntry` rows; `counts` says how many rows of the whole table stand
+    in each status (nonzero counts, in `StatusCode` order).
+    """
+
+    page: Page
+    counts: tuple[tuple[StatusCode, int], ...]
+
+    @property
+    def entries(self) -> list[BoardEntry]:
+        return list(self.page.object_list)
+
+    @property
+    def total(self) -> int:
+        return self.page.paginator.count
+
+
+@dataclass(frozen=True)
+class BoardPage:
+    """
+    A board as a page shows it: its main table (`section`) and, on a real record's page, its
+    demo rows apart (`demo`, None when there are none); `rule` as on `Board`.
+    """
+
+    section: BoardSection
+    demo: BoardSection | None
+    rule: CategoryRule | None
+
+
+class _Scope:
+    """
+    The board of one record (`owner`, an agency or a technology) in SQL: which rows it has,
+    each named by the other record (a technology on an agency's page, an agency on a
+    technology's), table by table (`is_demo`: the real rows or the demo rows), with the facts
+    each row's status needs. A row's demo flag is fixed by its table, so every query here is
+    of one table's rows.
+    """
+
+    def __init__(self, owner: Agency | Technology, rules: _Rules, today: datetime.date) -> None:
+        self.owner = owner
+        self.rules = rules
+        self.today = today
+        self.by_agency = isinstance(owner, Technology)  # the rows name agencies
+        self.own = "technology" if self.by_agency else "agency"
+        self.other = "agency" if self.by_agency else "technology"
+        self.model: type[Agency] | type[Technology] = Agency if self.by_agency else Technology
+
+    @property
+    def tables(self) -> tuple[bool, ...]:
+        """The demo flags of the page's tables: real rows then demo rows; a demo record's page has only demo rows."""
+        return (True,) if self.owner.is_demo else (False, True)
+
+    def _records(self, is_demo: bool) -> Q:
+        """Which of the owner's uses and requests belong to rows of the table (see `_is_demo`)."""
+        if self.owner.is_demo:
+            return Q()
+        if not is_demo:
+            return Q(is_demo=False, **{f"{self.other}__is_demo": False})
+        return Q(is_demo=True) | Q(**{f"{self.other}__is_demo": True})
+
+    def uses(self, is_demo: bool) -> QuerySet[TechnologyUse]:
+        return TechnologyUse.objects.filter(self._records(is_demo), **{self.own: self.owner})
+
+    def requests(self, is_demo: bool) -> RequestQuerySet:
+        return Request.objects.public().filter(self._records(is_demo), **{self.own: self.owner})
+
+    def _reached(self, is_demo: bool) -> Q | None:
+        """
+        The rows a prohibition makes, of the page's own kind of record only (real on a real
+        record's page, demo on a demo's), or None.
+        """
+        if is_demo != self.owner.is_demo:
+            return None
+        if isinstance(self.owner, Technology):
+            if self.rules.prohibits(self.owner.category, is_demo=self.owner.is_demo):
+                return Q(covered=True, is_demo=self.owner.is_demo)
+            return None
+        if not self.owner.covered:
+            return None
+        prohibited = self.rules.prohibited_categories(is_demo=self.owner.is_demo)
+        return Q(is_demo=self.owner.is_demo, category__in=prohibited) if prohibited else None
+
+    def rows(self, is_demo: bool) -> QuerySet[Any]:
+        """The other records with a row in the table, by name: one query when read."""
+        reach = Q(pk__in=self.uses(is_demo).values(self.other)) | Q(
+            pk__in=self.requests(is_demo).values(self.other)
+        )
+        if (reached := self._reached(is_demo)) is not None:
+            reach |= reached
+        others = self.model.objects.filter(reach)
+        if not is_demo:
+            others = others.filter(is_demo=False)
+        return others.order_by("name", "pk")
+
+    def counts(self, is_demo: bool) -> tuple[tuple[StatusCode, int], ...]:
+        """
+        How many rows of the table stand in each status: one grouped query whose answer has
+        a row per kind of row (category or coverage, and the facts `derive_from_facts` reads),
+        however many rows and requests there are.
+        """
+        mine = self.requests(is_demo).filter(**{self.other: OuterRef("pk")})
+        # As `active_approvals` orders them: the latest expiry last (none at all latest), then the latest made.
+        longest = (
+            mine.filter(_in_effect(self.today))
+            .order_by(F("decision__expires_on").desc(nulls_first=True), "-created_at", "-pk")
+            .values("status")[:1]
+        )
+        kind = "covered" if self.by_agency else "category"
+        grouped = (
+            self.rows(is_demo)
+            .annotate(longest=Subquery(longest), pending=Exists(mine.filter(status__in=Request.PENDING)))
+            .order_by()
+            .values(kind, "longest", "pending")
+            .annotate(n=Count("pk"))
+        )
+        counted: Counter[StatusCode] = Counter()
+        for group in grouped:
+            if isinstance(self.owner, Technology):
+                rule = self.rules.governing(self.owner.category, is_demo=is_demo)
+                covered = group["covered"]
+            else:
+                rule = self.rules.governing(group["category"], is_demo=is_demo)
+                covered = self.owner.covered
+            code = derive_from_facts(
+                rule, covered=covered, longest_active=group["longest"], pending=bool(group["pending"])
+            )
+            counted[code] += group["n"]
+        return tuple((code, counted[code]) for code in StatusCode if counted[code])
+
+    def _pair(self, other: Agency | Technology) -> tuple[Agency, Technology]:
+        """The agency and the technology of the row that names `other`."""
+        if isinstance(self.owner, Technology):
+            assert isinstance(other, Agency)
+            return other, self.owner
+        assert isinstance(other, Technology)
+        return self.owner, other
+
+    def entries(self, tables: dict[bool, list[Any]], *, only_listed: bool) -> dict[bool, list[BoardEntry]]:
+        """
+        The entries of the rows listed for each table (other records, in order): two queries
+        (inventory rows, telling requests with their ordinances' deadline rows, see
+        `_telling`), restricted to the listed records when `only_listed`.
+        """
+        rows: dict[_Key, _Row] = {}
+        for is_demo, others in tables.items():
+            for other in others:
+                agency, technology = self._pair(other)
+                rows[(agency.pk, technology.pk, is_demo)] = _Row(agency, technology, is_demo)
+        if rows:
+            where: dict[str, object] = {self.own: self.owner}
+            if only_listed:
+                where[f"{self.other}__in"] = {other.pk for others in tables.values() for other in others}
+            for use in TechnologyUse.objects.filter(**where).select_related("agency", "technology"):
+                key = (use.agency_id, use.technology_id, _is_demo(use.agency, use.technology, use.is_demo))
+                if (row := rows.get(key)) is not None:
+                    row.use = use
+            for request in _public_requests().filter(_telling(self.today), **where):
+                demo = _is_demo(request.agency, request.technology, request.is_demo)
+                if (row := rows.get((request.agency_id, request.technology_id, demo))) is not None:
+                    row.requests.append(request)
+        built: dict[bool, list[BoardEntry]] = {}
+        for is_demo, others in tables.items():
+            pairs = [self._pair(other) for other in others]
+            built[is_demo] = [
+                _entry(rows[(agency.pk, technology.pk, is_demo)], self.rules, self.today)
+                for agency, technology in pairs
+            ]
+        return built
+
+    @property
+    def rule(self) -> CategoryRule | None:
+        """On a technology's page, the rule governing its category for its own kind of record."""
+        if isinstance(self.owner, Technology):
+            return self.rules.governing(self.owner.category, is_demo=self.owner.is_demo)
+        return None
+
+
+def _scope(owner: Agency | Technology, today: datetime.date | None) -> _Scope:
+    return _Scope(owner, _Rules(_rules_in_force()), today or timezone.localdate())
+
+
+def _full(scope: _Scope) -> Board:
+    """Every row of every table of the scope's board."""
+    tables = {is_demo: list(scope.rows(is_demo)) for is_demo in scope.tables}
+    built = scope.entries(tables, only_listed=False)
+    if scope.owner.is_demo:
+        return Board(entries=tuple(built[True]), rule=scope.rule)
+    return Board(entries=tuple(built[False]), demo_entries=tuple(built[True]), rule=scope.rule)
 
 
 def for_agency(agency: Agency, today: datetime.date | None = None) -> Board:
     """
     Every technology `agency` has an inventory row or a public request for, and, when the
     city's ordinances bind it, every technology whose category the rule in force prohibits,
-    by technology name. Five queries, however many rows.
+    by technology name. Six queries, however many rows; only the requests a status can
+    depend on are loaded (`_telling`). Pages show a board a page at a time (`page_for_agency`).
     """
-    today = today or timezone.localdate()
-    rules = _Rules(_rules_in_force())
-    rows = _collect(
-        TechnologyUse.objects.filter(agency=agency).select_related("agency", "technology"),
-        _public_requests().filter(agency=agency),
-    )
-    if agency.covered:
-        # Prohibitions reach the records of the page's own kind: real technologies on a real
-        # agency's page, demo technologies on a demo agency's.
-        prohibited = rules.prohibited_categories(is_demo=agency.is_demo)
-        for technology in Technology.objects.filter(is_demo=agency.is_demo, category__in=prohibited):
-            rows.setdefault(
-                (agency.pk, technology.pk, agency.is_demo), _Row(agency, technology, agency.is_demo)
-            )
-    ordered = sorted(rows.values(), key=lambda row: (row.technology.name, row.technology.pk))
-    return _board(ordered, rules, today, page_is_demo=agency.is_demo, rule=None)
+    return _full(_scope(agency, today))
 
 
 def for_technology(technology: Technology, today: datetime.date | None = None) -> Board:
     """
     Every agency with an inventory row or a public request for `technology`, and, when the
-    rule in force prohibits its category, every covered agency, by agency name. Five
-    queries, however many rows.
+    rule in force prohibits its category, every covered agency, by agency name. Six queries,
+    however many rows (see `for_agency`).
     """
-    today = today or timezone.localdate()
-    rules = _Rules(_rules_in_force())
-    rows = _collect(
-        TechnologyUse.objects.filter(technology=technology).select_related("agency", "technology"),
-        _public_requests().filter(technology=technology),
-    )
-    own_rule = rules.governing(technology.category, is_demo=technology.is_demo)
-    if rules.prohibits(technology.category, is_demo=technology.is_demo):
-        # As on an agency's page: real agencies on a real technology's page, demo on a demo's.
-        for agency in Agency.objects.filter(covered=True, is_demo=technology.is_demo):
-            key = (agency.pk, technology.pk, technology.is_demo)
-            rows.setdefault(key, _Row(agency, technology, technology.is_demo))
-    ordered = sorted(rows.values(), key=lambda row: (row.agency.name, row.agency.pk))
-    return _board(ordered, rules, today, page_is_demo=technology.is_demo, rule=own_rule)
+    return _full(_scope(technology, today))
+
+
+def _paged(scope: _Scope, page: PageNumber, demo_page: PageNumber, per_page: int) -> BoardPage:
+    """
+    The board a page at a time: for each table, its summary (one grouped query) and the rows
+    of the page asked for (one query; a page number that is not one gives the first or the
+    last page), then the inventory rows and telling requests of those rows only.
+    """
+    sections: dict[bool, tuple[Page, tuple[tuple[StatusCode, int], ...]]] = {}
+    for is_demo in scope.tables:
+        counts = scope.counts(is_demo)
+        total = sum(n for _, n in counts)
+        if is_demo and not total and not scope.owner.is_demo:
+            continue  # no demo rows: no demo section
+        paginator = _KnownCountPaginator(scope.rows(is_demo), per_page, count=total)
+        number = demo_page if is_demo and not scope.owner.is_demo else page
+        sections[is_demo] = (paginator.get_page(number), counts)
+    listed = {
+        is_demo: list(page.object_list) if page.paginator.count else []
+        for is_demo, (page, _) in sections.items()
+    }
+    built = scope.entries(listed, only_listed=True)
+    made: dict[bool, BoardSection] = {}
+    for is_demo, (page_of_rows, counts) in sections.items():
+        page_of_rows.object_list = built[is_demo]
+        made[is_demo] = BoardSection(page=page_of_rows, counts=counts)
+    if scope.owner.is_demo:
+        return BoardPage(section=made[True], demo=None, rule=scope.rule)
+    return BoardPage(section=made[False], demo=made.get(True), rule=scope.rule)
+
+
+def page_for_agency(
+    agency: Agency,
+    *,
+    page: PageNumber = 1,
+    demo_page: PageNumber = 1,
+    per_page: int = 25,
+    today: datetime.date | None = None,
+) -> BoardPage:
+    """
+    `for_agency` a page at a time, for the agency's page: each table's counts by status and
+    the rows of one page, in at most eight queries (six on a demo agency's page or with no
+    demo rows), loading rows for that page only. `page` and `demo_page` are the page numbers
+    asked for, as sent.
+    """
+    return _paged(_scope(agency, today), page, demo_page, per_page)
+
+
+def page_for_technology(
+    technology: Technology,
+    *,
+    page: PageNumber = 1,
+    demo_page: PageNumber = 1,
+    per_page: int = 25,
+    today: datetime.date | None = None,
+) -> BoardPage:
+    """`for_technology` a page at a time, for the technology's page (see `page_for_agency`)."""
+    return _paged(_scope(technology, today), page, demo_page, per_page)
 
 
 def for_inventory(uses: Iterable[TechnologyUse], today: datetime.date | None = None) -> list[BoardEntry]:

@@ -46,6 +46,7 @@ from django.utils.translation import gettext as _
 from django.utils.xmlutils import SimplerXMLGenerator
 from django.views.decorators.http import require_safe
 
+from ordinances import pagination
 from ordinances.filters import RequestFilter
 from ordinances.languages import in_language, lang_attribute, other_language
 from ordinances.models import Agency, Event, Request, Technology
@@ -243,8 +244,13 @@ def _filtered(request: HttpRequest, queryset: QuerySet) -> tuple[QuerySet, str]:
         if value in (None, ""):
             continue
         form_field = filterset.form.fields[name]
-        choices = dict(getattr(form_field, "choices", ()) or ())
-        shown = choices.get(value, value) if isinstance(value, str) else value
+        # Only a code has a label among its choices; a record (an agency) reads as itself, and
+        # its field's choices would be every row of its table.
+        shown = (
+            dict(getattr(form_field, "choices", ()) or ()).get(value, value)
+            if isinstance(value, str)
+            else value
+        )
         described.append(f"{form_field.label}: {shown}")
     return filterset.qs, "; ".join(described)
 
@@ -424,7 +430,8 @@ def _public_requests() -> QuerySet:
 
 def _selection(request: HttpRequest, title: str, link: str, items: QuerySet) -> Selection:
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in ("page", *pagination.CURSOR_PARAMETERS):
+        query.pop(name, None)
     feed_path = request.path + (f"?{query.urlencode()}" if query else "")
     return Selection(
         title=title,

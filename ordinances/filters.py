@@ -9,12 +9,32 @@ address (the list views drop empty parameters).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import django_filters
+import django_filters.fields
 from django import forms
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import Case, Model, Q, QuerySet, Value, When
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from ordinances.models import Agency, Category, Decision, Ordinance, Request, Technology
+from ordinances.models import (
+    Agency,
+    AnnualReport,
+    Category,
+    Decision,
+    EmergencyUse,
+    Ordinance,
+    Request,
+    Technology,
+    Violation,
+)
 
 
 class SearchFilter(django_filters.CharFilter):
@@ -68,6 +88,223 @@ class AnyYesNo(forms.NullBooleanSelect):
         return [""]
 
 
+# ---------------------------------------------------------------------------
+# "An agency" and "a technology": a select while the table is short, a text box that
+# suggests names (an accessible combobox, static/js/combobox.js) once it is long.
+# ---------------------------------------------------------------------------
+
+# The most suggestions the choices endpoints send (and so the most the combobox announces).
+SUGGESTIONS = 20
+# The longest text the choices endpoints search for; longer is refused with a 400.
+SUGGESTION_QUERY_MAX = 100
+# The longest value worth looking up: no name is longer (`max_length` of both models).
+RECORD_VALUE_MAX = 200
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """
+    What the record filters and the choices endpoints need to know of agencies or of
+    technologies: which rows a resident may pick (the lists show every one, demo records
+    with their badge, so every row), the endpoint that suggests them, and the words.
+    """
+
+    model: type[Agency] | type[Technology]
+    choices_url: str
+    empty_label: Promise | str
+    unknown: Promise | str
+
+    def records(self) -> QuerySet:
+        return self.model.objects.all()
+
+
+AGENCIES = RecordKind(
+    model=Agency,
+    choices_url="ordinances:agency_choices",
+    empty_label=_("Any agency"),
+    # %(value)s is what the resident typed or the address held.
+    unknown=_("No agency has the name or address “%(value)s”."),
+)
+TECHNOLOGIES = RecordKind(
+    model=Technology,
+    choices_url="ordinances:technology_choices",
+    empty_label=_("Any technology"),
+    # %(value)s is what the resident typed or the address held.
+    unknown=_("No technology has the name or address “%(value)s”."),
+)
+
+
+def suggest(kind: RecordKind, text: str) -> list[dict[str, str]]:
+    """
+    At most `SUGGESTIONS` records whose name holds `text` (any case), those whose name
+    starts with it first, each group by name: one query. Empty text suggests the first
+    names in order.
+    """
+    text = text.strip()
+    rows = kind.records()
+    if text:
+        starts = Case(When(name__istartswith=text, then=Value(0)), default=Value(1))
+        rows = rows.filter(name__icontains=text).annotate(_starts=starts).order_by("_starts", "name")
+    else:
+        rows = rows.order_by("name")
+    return [{"value": slug, "label": name} for slug, name in rows.values_list("slug", "name")[:SUGGESTIONS]]
+
+
+class RecordChoiceField(django_filters.fields.ModelChoiceField):
+    """
+    A record by its slug (what links and the API send) or by its exact name in any case
+    (what a resident without JavaScript types into the text box): one query either way. A
+    slug wins over another record's name. A value that names nothing is refused with a
+    message that repeats it.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._found: dict[str, Model] = {}
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> RecordChoiceField:
+        # Each form gets its own copy of the field: what one form found is not another's.
+        result = super().__deepcopy__(memo)
+        result._found = {}
+        return result
+
+    def to_python(self, value: Any) -> Model | None:
+        if value in self.empty_values:
+            return None
+        typed = str(value).strip()
+        if not typed:
+            return None
+        key = self.to_field_name or "pk"
+        found: Model | None = None
+        # A NUL never reaches the database (PostgreSQL refuses it); an over-long value names nothing.
+        if len(typed) <= RECORD_VALUE_MAX and "\x00" not in typed:
+            rows = list(self.queryset.filter(Q(**{key: typed}) | Q(name__iexact=typed))[:2])
+            found = next((row for row in rows if str(getattr(row, key)) == typed), rows[0] if rows else None)
+        if found is None:
+            raise ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice", params={"value": typed}
+            )
+        self._found[str(value)] = found
+        return found
+
+    def prepare_value(self, value: Any) -> Any:
+        # The record itself when the form found one, so the widget shows its slug (select)
+        # or its name (text box) whichever the address held.
+        if isinstance(value, str) and value in self._found:
+            return self._found[value]
+        return value
+
+
+class RecordWidget(forms.Widget):
+    """
+    The plain `<select>` while the table holds at most `PORTAL_SELECT_LIMIT` rows; past
+    that, a text box with a hint that `static/js/combobox.js` turns into a combobox
+    suggesting names from the kind's choices endpoint. Deciding costs one query of at most
+    LIMIT + 1 rows, which are also the select's options: a page never loads every row.
+
+    Its field sets `choices` (a ModelChoiceIterator, whose queryset it reads).
+    """
+
+    template_name = "partials/record_combobox.html"
+    choices: Any
+
+    def __init__(self, kind: RecordKind, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.kind = kind
+        self.rendered_combobox = False
+
+    @property
+    def media(self) -> forms.Media:
+        # Only a form that showed a text box needs the script (render the media after the fields).
+        if not self.rendered_combobox:
+            return forms.Media()
+        # django-stubs does not know Django 5.2's `Script` assets yet.
+        return forms.Media(js=[forms.Script("js/combobox.js", defer=True)])  # type: ignore[list-item]
+
+    def format_value(self, value: Any) -> str | None:
+        if isinstance(value, Model):
+            return str(getattr(value, "name", value))
+        return super().format_value(value)
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        field = self.choices.field
+        limit = settings.PORTAL_SELECT_LIMIT
+        rows = list(self.choices.queryset.values_list(field.to_field_name or "pk", "name")[: limit + 1])
+        if len(rows) <= limit:
+            self.rendered_combobox = False
+            return self._render_select(name, value, attrs, renderer, rows)
+        self.rendered_combobox = True
+        return super().render(name, value, attrs, renderer)
+
+    def _render_select(
+        self, name: str, value: Any, attrs: dict[str, Any] | None, renderer: Any, rows: list[tuple[Any, str]]
+    ) -> SafeString:
+        field = self.choices.field
+        if isinstance(value, Model):
+            value = getattr(value, field.to_field_name or "pk")
+        attrs = dict(attrs or {})
+        # The USWDS class of a select, where the form asked for a text input's.
+        if "class" in attrs:
+            attrs["class"] = " ".join(
+                "usa-select" + css[len("usa-input") :] if css.startswith("usa-input") else css
+                for css in attrs["class"].split()
+            )
+        select = forms.Select(attrs=self.attrs, choices=[("", field.empty_label), *rows])
+        return select.render(name, value, attrs, renderer)
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        widget = context["widget"]
+        widget_id = widget["attrs"].get("id") or f"id_{name}"
+        hint_id = f"{widget_id}-hint"
+        described_by = [hint_id, *widget["attrs"].get("aria-describedby", "").split()]
+        widget["attrs"].update(
+            {
+                "class": " ".join([widget["attrs"].get("class", "usa-input"), "portal-combobox__input"]),
+                "aria-describedby": " ".join(described_by),
+                "autocomplete": "off",
+                "maxlength": RECORD_VALUE_MAX,
+            }
+        )
+        widget.update(
+            {
+                "id": widget_id,
+                "hint_id": hint_id,
+                "listbox_id": f"{widget_id}-listbox",
+                "status_id": f"{widget_id}-status",
+                "label": self.choices.field.label,
+                "source": reverse(self.kind.choices_url),
+                "counts": range(SUGGESTIONS + 1),
+            }
+        )
+        return context
+
+    def _render(self, template_name: str, context: dict[str, Any], renderer: Any = None) -> SafeString:
+        # The project's templates (templates/partials/), not the form renderer's own.
+        return mark_safe(render_to_string(template_name, context))
+
+
+class RecordFilter(django_filters.ModelChoiceFilter):
+    """
+    One agency or one technology, by slug or exact name (see `RecordChoiceField`), shown
+    as `RecordWidget`. In the API it stays a string parameter holding a slug.
+    """
+
+    field_class = RecordChoiceField
+
+    def __init__(self, *, kind: RecordKind, **kwargs: Any) -> None:
+        kwargs.setdefault("empty_label", kind.empty_label)
+        super().__init__(
+            queryset=kind.records(),
+            to_field_name="slug",
+            widget=RecordWidget(kind),
+            error_messages={"invalid_choice": kind.unknown},
+            **kwargs,
+        )
+
+
 class OrdinanceFilter(django_filters.FilterSet):
     q = SearchFilter(fields=("title", "file_number", "summary", "code_citation"))
     status = django_filters.ChoiceFilter(
@@ -93,13 +330,8 @@ class AgencyFilter(django_filters.FilterSet):
         choices=Agency.Kind.choices, label=_("Kind"), empty_label=_("Any kind")
     )
     covered = django_filters.BooleanFilter(label=_("Covered by city ordinances"), widget=AnyYesNo)
-    technology = django_filters.ModelChoiceFilter(
-        field_name="uses__technology",
-        queryset=Technology.objects.all(),
-        to_field_name="slug",
-        label=_("Uses technology"),
-        empty_label=_("Any technology"),
-        distinct=True,
+    technology = RecordFilter(
+        kind=TECHNOLOGIES, field_name="uses__technology", label=_("Uses technology"), distinct=True
     )
 
     class Meta:
@@ -112,14 +344,7 @@ class TechnologyFilter(django_filters.FilterSet):
     category = django_filters.ChoiceFilter(
         choices=Category.choices, label=_("Category"), empty_label=_("Any category")
     )
-    agency = django_filters.ModelChoiceFilter(
-        field_name="uses__agency",
-        queryset=Agency.objects.all(),
-        to_field_name="slug",
-        label=_("Used by agency"),
-        empty_label=_("Any agency"),
-        distinct=True,
-    )
+    agency = RecordFilter(kind=AGENCIES, field_name="uses__agency", label=_("Used by agency"), distinct=True)
 
     class Meta:
         model = Technology
@@ -138,15 +363,8 @@ class RequestFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(
         choices=Request.Kind.choices, label=_("Kind"), empty_label=_("Any kind")
     )
-    agency = django_filters.ModelChoiceFilter(
-        queryset=Agency.objects.all(), to_field_name="slug", label=_("Agency"), empty_label=_("Any agency")
-    )
-    technology = django_filters.ModelChoiceFilter(
-        queryset=Technology.objects.all(),
-        to_field_name="slug",
-        label=_("Technology"),
-        empty_label=_("Any technology"),
-    )
+    agency = RecordFilter(kind=AGENCIES, label=_("Agency"))
+    technology = RecordFilter(kind=TECHNOLOGIES, label=_("Technology"))
     category = django_filters.ChoiceFilter(
         field_name="technology__category",
         choices=Category.choices,
@@ -172,20 +390,8 @@ class DecisionFilter(django_filters.FilterSet):
     outcome = django_filters.ChoiceFilter(
         choices=Decision.Outcome.choices, label=_("Outcome"), empty_label=_("Any outcome")
     )
-    agency = django_filters.ModelChoiceFilter(
-        field_name="request__agency",
-        queryset=Agency.objects.all(),
-        to_field_name="slug",
-        label=_("Agency"),
-        empty_label=_("Any agency"),
-    )
-    technology = django_filters.ModelChoiceFilter(
-        field_name="request__technology",
-        queryset=Technology.objects.all(),
-        to_field_name="slug",
-        label=_("Technology"),
-        empty_label=_("Any technology"),
-    )
+    agency = RecordFilter(kind=AGENCIES, field_name="request__agency", label=_("Agency"))
+    technology = RecordFilter(kind=TECHNOLOGIES, field_name="request__technology", label=_("Technology"))
     category = django_filters.ChoiceFilter(
         field_name="request__technology__category",
         choices=Category.choices,
@@ -204,3 +410,48 @@ class DecisionFilter(django_filters.FilterSet):
     class Meta:
         model = Decision
         fields = ["outcome", "agency", "technology", "category", "ordinance", "year"]
+
+
+class _AgencyTechnologyFilter(django_filters.FilterSet):
+    """The agency and technology filters the three oversight lists share."""
+
+    agency = RecordFilter(kind=AGENCIES, label=_("Agency"))
+    technology = RecordFilter(kind=TECHNOLOGIES, label=_("Technology"))
+
+
+class EmergencyUseFilter(_AgencyTechnologyFilter):
+    """`/emergency-use/`."""
+
+    year = YearFilter(field_name="used_on")
+
+    class Meta:
+        model = EmergencyUse
+        fields = ["agency", "technology", "year"]
+
+
+class ViolationFilter(_AgencyTechnologyFilter):
+    """`/violations/`."""
+
+    status = django_filters.ChoiceFilter(
+        choices=Violation.Status.choices, label=_("Status"), empty_label=_("Any status")
+    )
+    year = YearFilter(field_name="found_on")
+
+    class Meta:
+        model = Violation
+        fields = ["agency", "technology", "status", "year"]
+
+
+class _ReportYearFilter(django_filters.NumberFilter):
+    # The year a report covers is a plain number, not a date (so not a `YearFilter`).
+    field_class = forms.IntegerField
+
+
+class AnnualReportFilter(_AgencyTechnologyFilter):
+    """`/annual-reports/`."""
+
+    year = _ReportYearFilter(field_name="year", label=_("Year covered"), min_value=1900, max_value=2100)
+
+    class Meta:
+        model = AnnualReport
+        fields = ["agency", "technology", "year"]

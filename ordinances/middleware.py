@@ -109,7 +109,7 @@ CONDITIONAL_NAMES = ("data_catalog",)
 NEVER_CONDITIONAL = ("healthz", "search")
 
 
-def _is_public_record(request: HttpRequest) -> bool:
+def is_public_record(request: HttpRequest) -> bool:
     match = request.resolver_match
     if match is None or request.method not in ("GET", "HEAD"):
         return False
@@ -163,7 +163,7 @@ class PublicLastModifiedMiddleware:
     def process_view(
         self, request: HttpRequest, view_func: Callable[..., Any], view_args: Any, view_kwargs: Any
     ) -> HttpResponseBase | None:
-        if not _is_public_record(request):
+        if not is_public_record(request):
             return None
         moment = freshness.for_request(request).page
         request._public_record_changed_at = moment  # type: ignore[attr-defined]

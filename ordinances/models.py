@@ -466,6 +466,8 @@ class Technology(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # `freshness.latest` reads the newest change on every anonymous page.
+        indexes = [models.Index(fields=["updated_at"], name="technology_updated")]
         verbose_name_plural = "technologies"
 
     def __str__(self) -> str:
@@ -567,6 +569,8 @@ class TechnologyUse(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["agency", "technology"], name="one_use_per_agency_technology")
         ]
+        # `freshness.latest` reads the newest change on every anonymous page.
+        indexes = [models.Index(fields=["updated_at"], name="technologyuse_updated")]
 
     def __str__(self) -> str:
         return f"{self.agency} uses {self.technology}"
@@ -773,10 +777,39 @@ class Request(models.Model):
     objects = RequestQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-created_at"]
+        # Newest first; the primary key breaks ties, so a page boundary is never ambiguous.
+        ordering = ["-created_at", "-id"]
+        # Every filter and ordering of the public lists, the API and `freshness.latest` is
+        # served by an index (tests/test_indexes.py reads PostgreSQL's plans): no list
+        # reads the whole table, however long the city's history.
         indexes = [
             # The review queue and public lists filter by status.
-            models.Index(fields=["status", "-created_at"], name="request_status_created"),
+            models.Index(fields=["status", "-created_at", "-id"], name="request_status_created"),
+            # The public list unfiltered, in its order: every request but drafts.
+            models.Index(
+                fields=["-created_at", "-id"], condition=~Q(status="draft"), name="request_public_created"
+            ),
+            models.Index(fields=["agency", "-created_at", "-id"], name="request_agency_created"),
+            models.Index(fields=["technology", "-created_at", "-id"], name="request_technology_created"),
+            # The ordinances list counts each ordinance's public requests from this index alone.
+            models.Index(fields=["ordinance", "status"], name="request_ordinance_status"),
+            models.Index(fields=["submitted_at"], name="request_submitted"),
+            # `freshness.latest`: the newest change and the latest hearing held.
+            models.Index(fields=["updated_at"], name="request_updated"),
+            models.Index(fields=["hearing_at"], name="request_hearing"),
+            # The status board (`board.py`) reads each row's requests from the index alone.
+            models.Index(
+                fields=["agency", "technology"],
+                include=["status", "is_demo"],
+                name="request_agency_technology",
+            ),
+            models.Index(
+                fields=["technology", "agency"],
+                include=["status", "is_demo"],
+                name="request_technology_agency",
+            ),
+            # A record's page finds its few demo requests without reading the real ones.
+            models.Index(fields=["-created_at"], condition=Q(is_demo=True), name="request_demo_created"),
         ]
 
     def __str__(self) -> str:
@@ -1142,6 +1175,8 @@ class Event(AppendOnlyModel):
 
     class Meta:
         ordering = ["created_at", "pk"]
+        # `freshness.latest` reads the newest public event on every anonymous page.
+        indexes = [models.Index(fields=["created_at"], name="event_created")]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()}, {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"

@@ -1,6 +1,6 @@
 from django.urls import path, re_path, register_converter
 
-from ordinances import alert_views, atlas, calendars, downloads, embed, feeds, views
+from ordinances import alert_views, atlas, calendars, choice_views, downloads, embed, feeds, views
 
 
 class ReferenceConverter:
@@ -65,6 +65,13 @@ urlpatterns = [
     path("summary/", views.summary_index, name="summary_index"),
     path("summary/<int:year>/", views.summary_year, name="summary_year"),
     path("summary/<int:year>.pdf", views.summary_pdf, name="summary_pdf"),
+]
+
+# The names the agency and technology filters suggest as a resident types
+# (ordinances/choice_views.py, static/js/combobox.js).
+urlpatterns += [
+    path("choices/agencies/", choice_views.agency_choices, name="agency_choices"),
+    path("choices/technologies/", choice_views.technology_choices, name="technology_choices"),
 ]
 
 # Email alerts with no account (ordinances/alerts.py, alert_views.py): the form posts here;

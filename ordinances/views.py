@@ -12,13 +12,11 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
 
-import django_filters
-from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import DatabaseError, connection
-from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,16 +25,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import get_language, gettext
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 from django_filters import FilterSet
 from rest_framework.throttling import BaseThrottle
 
-from ordinances import board, charts, filters, oversight, participation, pdf, progress, workflow
+from ordinances import board, charts, filters, oversight, pagination, participation, pdf, progress, workflow
 from ordinances import search as site_search
 from ordinances import summary as summaries
 from ordinances.comment_forms import CommentForm
+from ordinances.filters import AnnualReportFilter, EmergencyUseFilter, ViolationFilter
 from ordinances.models import (
     Agency,
     AnnualReport,
@@ -59,15 +57,23 @@ RECENT = 10
 
 
 def _filtered_page(
-    request: HttpRequest, filterset_class: type[FilterSet], queryset: QuerySet
-) -> tuple[FilterSet, Page, int]:
-    """Filter and paginate a list. Bad filter values give a 400 and no rows, not a 500."""
+    request: HttpRequest, filterset_class: type[FilterSet], queryset: QuerySet, *, keyset: bool = False
+) -> tuple[FilterSet, Page | pagination.KeysetPage, int]:
+    """
+    Filter and paginate a list: numbered pages, or keyset pages (`ordinances.pagination`)
+    for a list that grows with the city's history. Bad filter values give a 400 and no
+    rows, not a 500.
+    """
     filterset = filterset_class(request.GET or None, queryset=queryset, request=request)
     if filterset.is_bound and not filterset.is_valid():
         rows, status = queryset.none(), 400
     else:
         rows, status = filterset.qs, 200
-    page = Paginator(rows, settings.PORTAL_PAGE_SIZE).get_page(request.GET.get("page"))
+    page: Page | pagination.KeysetPage
+    if keyset:
+        page = pagination.paginate(rows, request.GET, settings.PORTAL_PAGE_SIZE)
+    else:
+        page = Paginator(rows, settings.PORTAL_PAGE_SIZE).get_page(request.GET.get("page"))
     return filterset, page, status
 
 
@@ -84,10 +90,18 @@ def _without_empty_parameters(request: HttpRequest) -> str | None:
     return f"{request.path}?{urlencode(kept)}" if kept else request.path
 
 
-def _list(request: HttpRequest, template: str, filterset_class: type[FilterSet], queryset: QuerySet, **extra):
+def _list(
+    request: HttpRequest,
+    template: str,
+    filterset_class: type[FilterSet],
+    queryset: QuerySet,
+    *,
+    keyset: bool = False,
+    **extra,
+):
     if clean := _without_empty_parameters(request):
         return redirect(clean)
-    filterset, page, status = _filtered_page(request, filterset_class, queryset)
+    filterset, page, status = _filtered_page(request, filterset_class, queryset, keyset=keyset)
     context = {"filter": filterset, "page": page, **extra}
     return render(request, template, context, status=status)
 
@@ -164,42 +178,81 @@ def _split_demo(requests: RequestQuerySet, page_is_demo: bool) -> tuple[list[Req
     if page_is_demo:
         return list(requests[:RECENT]), []
     demo = Q(is_demo=True) | Q(agency__is_demo=True) | Q(technology__is_demo=True)
-    return list(requests.exclude(demo)[:RECENT]), list(requests.filter(demo)[:RECENT])
+    return list(requests.exclude(demo)[:RECENT]), list(requests.filter(_demo_requests())[:RECENT])
 
 
-def _standing_conditions(page_is_demo: bool, **where: object) -> tuple[list[Condition], list[Condition]]:
+def _demo_requests() -> Q:
     """
-    The conditions of the approvals standing now (one query), real ones apart from demo
-    ones as in `_split_demo`: what the agency must still do, has done, or is late with.
+    The demo requests (it, its agency or its technology is a demo) named by the few demo
+    agencies and technologies, read first in one query, rather than by a join: the database
+    then finds them through indexes (request_demo_created and the foreign keys) instead of
+    reading every request of a page's record to learn that none is a demo.
     """
-    conditions = list(
+    agencies = Agency.objects.filter(is_demo=True).order_by().values_list(Value("agency"), "pk")
+    technologies = Technology.objects.filter(is_demo=True).order_by().values_list(Value("technology"), "pk")
+    ids: dict[str, list[int]] = {"agency": [], "technology": []}
+    for kind, pk in agencies.union(technologies, all=True):
+        ids[kind].append(pk)
+    return Q(is_demo=True) | Q(agency_id__in=ids["agency"]) | Q(technology_id__in=ids["technology"])
+
+
+def _standing_conditions(page_is_demo: bool, **where: object) -> dict[str, object]:
+    """
+    The conditions of the approvals standing now, real ones apart from demo ones as in
+    `_split_demo`: what the agency must still do, has done, or is late with. Only the
+    `RECENT` due soonest of each, with how many there are in all (counted in the same
+    query), so the page does not grow with the years of approvals: one query each.
+    """
+    standing = (
         Condition.objects.public()
         .filter(decision__request__status__in=Request.ACTIVE_STATES, **where)
         .select_related("decision__request__agency", "decision__request__technology")
+        .annotate(standing_count=Window(Count("pk")))
         .order_by(F("due_on").asc(nulls_last=True), "pk")
     )
-    if page_is_demo:
-        return conditions, []
+    demo = (
+        Q(decision__request__is_demo=True)
+        | Q(decision__request__agency__is_demo=True)
+        | Q(decision__request__technology__is_demo=True)
+    )
+    real = list(standing[:RECENT]) if page_is_demo else list(standing.exclude(demo)[:RECENT])
+    demo_rows: list[Condition] = [] if page_is_demo else list(standing.filter(demo)[:RECENT])
 
-    def is_demo(condition: Condition) -> bool:
-        req = condition.decision.request
-        return req.is_demo or req.agency.is_demo or req.technology.is_demo
+    def total(rows: list[Condition]) -> int:
+        return rows[0].standing_count if rows else 0  # type: ignore[attr-defined]
 
-    return [c for c in conditions if not is_demo(c)], [c for c in conditions if is_demo(c)]
+    return {
+        "conditions": real,
+        "condition_count": total(real),
+        "demo_conditions": demo_rows,
+        "demo_condition_count": total(demo_rows),
+    }
+
+
+# The query parameters of a status board's pages: its main table's, and its demo rows'.
+BOARD_PAGE = "board_page"
+DEMO_BOARD_PAGE = "demo_board_page"
+
+
+def _board_pages(request: HttpRequest) -> dict[str, Any]:
+    """The board pages asked for, as sent (the board makes sense of any text), and their size."""
+    return {
+        "page": request.GET.get(BOARD_PAGE),
+        "demo_page": request.GET.get(DEMO_BOARD_PAGE),
+        "per_page": settings.PORTAL_PAGE_SIZE,
+    }
 
 
 @require_safe
 def agency_detail(request: HttpRequest, slug: str) -> HttpResponse:
     agency = get_object_or_404(Agency, slug=slug)
     requests, demo_requests = _split_demo(_public_requests().filter(agency=agency), agency.is_demo)
-    conditions, demo_conditions = _standing_conditions(agency.is_demo, decision__request__agency=agency)
     context = {
         "agency": agency,
-        "board": board.for_agency(agency),
+        "board": board.page_for_agency(agency, **_board_pages(request)),
         "requests": requests,
         "demo_requests": demo_requests,
-        "conditions": conditions,
-        "demo_conditions": demo_conditions,
+        **_standing_conditions(agency.is_demo, decision__request__agency=agency),
         "oversight": oversight_sections(agency=agency),
     }
     return render(request, "ordinances/agency_detail.html", context)
@@ -207,9 +260,11 @@ def agency_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_safe
 def technology_list(request: HttpRequest) -> HttpResponse:
+    # A correlated count (one use per agency and technology), not a join: the pager's count
+    # then drops it, and only the page's 25 rows are counted, not every use in the city.
     queryset = Technology.objects.annotate(
         governing_rule=rule_in_force_subquery("category", "is_demo"),
-        agency_count=Count("uses", distinct=True),
+        agency_count=count_where(TechnologyUse.objects.filter(technology=OuterRef("pk"))),
     ).order_by("name")
     return _list(
         request,
@@ -226,16 +281,12 @@ def technology_detail(request: HttpRequest, slug: str) -> HttpResponse:
     # matters here, not only those naming this exact record.
     same_category = _public_requests().filter(technology__category=technology.category)
     requests, demo_requests = _split_demo(same_category, technology.is_demo)
-    conditions, demo_conditions = _standing_conditions(
-        technology.is_demo, decision__request__technology=technology
-    )
     context = {
         "technology": technology,
-        "board": board.for_technology(technology),
+        "board": board.page_for_technology(technology, **_board_pages(request)),
         "requests": requests,
         "demo_requests": demo_requests,
-        "conditions": conditions,
-        "demo_conditions": demo_conditions,
+        **_standing_conditions(technology.is_demo, decision__request__technology=technology),
         "oversight": oversight_sections(technology=technology),
     }
     return render(request, "ordinances/technology_detail.html", context)
@@ -243,7 +294,9 @@ def technology_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_safe
 def request_list(request: HttpRequest) -> HttpResponse:
-    return _list(request, "ordinances/request_list.html", filters.RequestFilter, _public_requests())
+    return _list(
+        request, "ordinances/request_list.html", filters.RequestFilter, _public_requests(), keyset=True
+    )
 
 
 @require_safe
@@ -475,54 +528,6 @@ def summary_pdf(request: HttpRequest, year: int) -> HttpResponse:
 # Oversight after the decision: emergency use, violations, annual reports
 # (the rules live in ordinances/oversight.py; visibility in each model's `.public()`)
 # ---------------------------------------------------------------------------
-
-
-class _AgencyTechnologyFilter(FilterSet):
-    """The agency and technology filters the three oversight lists share, by slug."""
-
-    agency = django_filters.ModelChoiceFilter(
-        queryset=Agency.objects.all(),
-        to_field_name="slug",
-        label=_("Agency"),
-        empty_label=_("Any agency"),
-    )
-    technology = django_filters.ModelChoiceFilter(
-        queryset=Technology.objects.all(),
-        to_field_name="slug",
-        label=_("Technology"),
-        empty_label=_("Any technology"),
-    )
-
-
-class EmergencyUseFilter(_AgencyTechnologyFilter):
-    year = filters.YearFilter(field_name="used_on")
-
-    class Meta:
-        model = EmergencyUse
-        fields = ["agency", "technology", "year"]
-
-
-class ViolationFilter(_AgencyTechnologyFilter):
-    status = django_filters.ChoiceFilter(
-        choices=Violation.Status.choices, label=_("Status"), empty_label=_("Any status")
-    )
-    year = filters.YearFilter(field_name="found_on")
-
-    class Meta:
-        model = Violation
-        fields = ["agency", "technology", "status", "year"]
-
-
-class _ReportYearFilter(django_filters.NumberFilter):
-    field_class = forms.IntegerField
-
-
-class AnnualReportFilter(_AgencyTechnologyFilter):
-    year = _ReportYearFilter(field_name="year", label=_("Year covered"), min_value=1900, max_value=2100)
-
-    class Meta:
-        model = AnnualReport
-        fields = ["agency", "technology", "year"]
 
 
 # The contents of an annual report, in the order the laws list them, with their labels as

@@ -95,6 +95,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Whole public pages for anonymous readers, dropped when the record changes
+    # (ordinances/page_cache.py); after locale (the key holds the language) and auth.
+    "ordinances.page_cache.PublicPageCacheMiddleware",
     # Last-Modified from the public record, 304 before the view runs (after auth: anonymous only).
     "ordinances.middleware.PublicLastModifiedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -127,14 +130,56 @@ WSGI_APPLICATION = "portal.wsgi.application"
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 0),
+        # Persistent connections in production: a new PostgreSQL connection costs more than
+        # most pages. Health checks drop one the server has closed before it is reused.
+        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 0 if DEBUG else 60),
+        conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # No JIT: the status board's grouped counts are estimated above PostgreSQL's JIT threshold,
+    # and compiling them cost 0.1 to 3 s a page, many times what running them costs.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Workflow transitions take a write lock up front so two writers queue instead of
     # failing with "database is locked" half-way through a transaction.
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].update({"transaction_mode": "IMMEDIATE", "timeout": 20})
+
+# A streaming read replica of the PostgreSQL primary (docs/deployment.md), e.g.
+# DATABASE_REPLICA_URL=postgres://portal@replica.internal:5432/portal. Anonymous GET and HEAD
+# requests read from it once it has replayed the last change of the public record and is less
+# than PORTAL_REPLICA_MAX_LAG seconds behind; everything else uses the primary (portal/db.py).
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+try:
+    PORTAL_REPLICA_MAX_LAG = float(os.environ.get("PORTAL_REPLICA_MAX_LAG") or 5)
+except ValueError as exc:
+    raise ImproperlyConfigured("PORTAL_REPLICA_MAX_LAG must be a number of seconds.") from exc
+if DATABASE_REPLICA_URL:
+    _replica = dj_database_url.parse(DATABASE_REPLICA_URL)
+    if "postgresql" not in DATABASES["default"]["ENGINE"] or "postgresql" not in _replica["ENGINE"]:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL needs PostgreSQL for both DATABASE_URL and the replica."
+        )
+    # The primary's connection options (persistence, health checks, pool), and a short connect
+    # timeout so that a replica host that is down costs a request seconds, not minutes.
+    DATABASES["replica"] = {
+        **_replica,
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": DATABASES["default"]["CONN_HEALTH_CHECKS"],
+        "OPTIONS": {
+            "connect_timeout": 2,
+            **DATABASES["default"].get("OPTIONS", {}),
+            **_replica.get("OPTIONS", {}),
+        },
+        # Tests: the test database exists only on the primary; the alias reads it there.
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["portal.db.PrimaryReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "portal.db.ReplicaReadMiddleware",
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -221,6 +266,18 @@ PORTAL_OCD_DIVISION = os.environ.get("PORTAL_OCD_DIVISION") or (
 
 # Public lists show this many rows a page.
 PORTAL_PAGE_SIZE = envint("PORTAL_PAGE_SIZE", 25)
+
+# An agency or technology filter is a select up to this many rows, a type-ahead text box past it.
+PORTAL_SELECT_LIMIT = envint("PORTAL_SELECT_LIMIT", 50)
+
+# The benchmark's floor view at /bench/floor/ (portal/bench.py); only `make bench` turns it on.
+PORTAL_BENCHMARK = envbool("PORTAL_BENCHMARK", False)
+
+# Seconds an anonymous reader's public page is kept in the cache (ordinances/page_cache.py);
+# 0 turns the cache off. Any change to the record drops every page at once; the lifetime bounds
+# what a signal cannot see (a bulk update, another process without a shared cache). Off in
+# development, where templates change under your hands.
+PORTAL_PAGE_CACHE_SECONDS = envint("PORTAL_PAGE_CACHE_SECONDS", 0 if DEBUG else 300)
 
 # The open-data catalog (/data.json, DCAT-US 1.1; ordinances/catalog.py): who publishes the
 # data, whom to write to about it (a vCard email), and the license every dataset is under.

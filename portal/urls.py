@@ -6,9 +6,12 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import URLPattern, URLResolver, include, path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.i18n import set_language
 
 from ordinances.catalog import data_catalog
 from ordinances.sitemaps import SITEMAPS, robots_txt
+from portal import bench
 
 admin.site.site_header = "Surveillance Oversight Portal: review workspace"
 admin.site.site_title = "Oversight review"
@@ -19,8 +22,10 @@ handler403 = "portal.errors.permission_denied"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
-    # Switching language keeps the reader on the same page (POST with `next`).
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Switching language keeps the reader on the same page (POST with `next`). Without a CSRF
+    # token, so every page's language buttons leave it the same for every reader and cacheable
+    # (ordinances/page_cache.py): a forged post can only choose a visitor's language.
+    path("i18n/setlang/", csrf_exempt(set_language), name="set_language"),
     # One sitemap for every language (each page lists its translations); see ordinances/sitemaps.py.
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("robots.txt", robots_txt, name="robots_txt"),
@@ -32,5 +37,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
 ]
 # The public portal in each language: English at the root, the others under /es/, /so/, /hmn/.
 urlpatterns += i18n_patterns(path("", include("ordinances.urls")), prefix_default_language=False)
+if settings.PORTAL_BENCHMARK:
+    # The floor every page is measured against (portal/bench.py, tests/bench_pages.py).
+    urlpatterns += [path("bench/floor/", bench.floor, name="bench_floor")]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

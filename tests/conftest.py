@@ -31,6 +31,7 @@ from ordinances.models import (
     ProcessStep,
     Request,
     Technology,
+    TechnologyUse,
 )
 
 PASSWORD = "correct-horse-battery-staple"
@@ -46,6 +47,15 @@ def fast_password_hashing(settings):
 def empty_cache():
     """Start each test with an empty cache: the API's throttle counts each client's calls there."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def no_page_cache(settings):
+    """
+    No anonymous page cache unless a test asks for it (tests/test_page_cache.py): tests run
+    inside a transaction that never commits, so no change would ever drop a cached page.
+    """
+    settings.PORTAL_PAGE_CACHE_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)
@@ -263,3 +273,49 @@ def make_request(ordinance, agency_a, drone, liaison_a, staff):
         return walk(request, to, liaison=liaison, staff=staff, start=start)
 
     return make
+
+
+# The kinds of technology the reference data cycles through: under the test ordinance they
+# need approval, are prohibited, need disclosure only, and have no rule.
+REFERENCE_CATEGORIES = (
+    Category.DRONES,
+    Category.FACIAL_RECOGNITION,
+    Category.BODY_WORN_CAMERAS,
+    Category.GUNSHOT_DETECTION,
+)
+
+
+@pytest.fixture
+def reference_data(ordinance, agency_a, drone):
+    """
+    Build the reference data of a large city with bulk inserts (no request, no status):
+    `agencies` agencies and `technologies` technologies (cycling through
+    REFERENCE_CATEGORIES), each new agency using the drone and the technology of its own
+    number, and agency A, the hub, using the first `hub_uses`. The new records sort after
+    agency A and the drone by name.
+    """
+
+    def build(agencies: int = 200, technologies: int = 2000, hub_uses: int = 450) -> list[Technology]:
+        made = Technology.objects.bulk_create(
+            Technology(
+                name=f"Zeta technology {i:04d}",
+                slug=f"zeta-technology-{i:04d}",
+                category=REFERENCE_CATEGORIES[i % len(REFERENCE_CATEGORIES)],
+                description="A technology of the reference data.",
+            )
+            for i in range(technologies)
+        )
+        others = Agency.objects.bulk_create(
+            Agency(name=f"Zone agency {i:03d}", slug=f"zone-agency-{i:03d}", kind=Agency.Kind.OTHER)
+            for i in range(agencies)
+        )
+        uses = [TechnologyUse(agency=agency_a, technology=technology) for technology in made[:hub_uses]]
+        uses += [TechnologyUse(agency=agency, technology=drone) for agency in others]
+        uses += [
+            TechnologyUse(agency=agency, technology=technology)
+            for agency, technology in zip(others, made, strict=False)
+        ]
+        TechnologyUse.objects.bulk_create(uses)
+        return made
+
+    return build

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+from collections import Counter
 
 import pytest
 from django.db import connection
@@ -28,6 +29,7 @@ from ordinances.models import (
     Request,
     Technology,
     TechnologyUse,
+    governing_rule,
 )
 from ordinances.templatetags.portal import board_status_label
 
@@ -512,3 +514,169 @@ def test_a_board_runs_the_same_queries_for_2_and_20_rows(page, grow, agency_a, d
 
     assert large_rows > small_rows + 17
     assert large == small
+
+
+# ---------------------------------------------------------------------------
+# A page at a time: the same statuses as the whole derivation
+# ---------------------------------------------------------------------------
+
+
+def reference_board(owner: Agency | Technology) -> dict[tuple[int, int, bool], tuple]:
+    """
+    The board of `owner` the plain way: every public request of every row loaded and fed to
+    `derive`, rows from the inventory, the requests and the prohibitions. What each row shows
+    (code, expiry, approvals in effect, pending requests), by (agency, technology, demo).
+    """
+    today = timezone.localdate()
+    rules = list(
+        CategoryRule.objects.filter(ordinance__status__in=Ordinance.IN_FORCE).select_related("ordinance")
+    )
+    scope = {"technology": owner} if isinstance(owner, Technology) else {"agency": owner}
+    rows: dict[tuple[int, int, bool], tuple[Agency, Technology, list[Request]]] = {}
+
+    def row(agency: Agency, technology: Technology, record_is_demo: bool) -> list[Request]:
+        key = (agency.pk, technology.pk, agency.is_demo or technology.is_demo or record_is_demo)
+        return rows.setdefault(key, (agency, technology, []))[2]
+
+    for use in TechnologyUse.objects.filter(**scope).select_related("agency", "technology"):
+        row(use.agency, use.technology, use.is_demo)
+    for request in (
+        Request.objects.public().filter(**scope).select_related("agency", "technology", "decision")
+    ):
+        row(request.agency, request.technology, request.is_demo).append(request)
+    if isinstance(owner, Agency) and owner.covered:
+        for technology in Technology.objects.filter(is_demo=owner.is_demo):
+            rule = governing_rule(rules, technology.category, is_demo=owner.is_demo)
+            if rule is not None and rule.rule == Rule.PROHIBITED:
+                row(owner, technology, owner.is_demo)
+    if isinstance(owner, Technology):
+        rule = governing_rule(rules, owner.category, is_demo=owner.is_demo)
+        if rule is not None and rule.rule == Rule.PROHIBITED:
+            for agency in Agency.objects.filter(covered=True, is_demo=owner.is_demo):
+                row(agency, owner, owner.is_demo)
+    shown = {}
+    for key, (agency, technology, requests) in rows.items():
+        requests.sort(key=lambda r: (r.created_at, r.pk))
+        rule = governing_rule(rules, technology.category, is_demo=key[2])
+        active = board.active_approvals(requests, today)
+        shown[key] = (
+            board.derive(rule, agency, requests, today),
+            active[-1].decision.expires_on if active else None,
+            [r.pk for r in active],
+            sorted(r.pk for r in board.pending_requests(requests)),
+        )
+    return shown
+
+
+def paged_board(owner: Agency | Technology) -> tuple[dict[tuple[int, int, bool], tuple], Counter]:
+    """Every page of `owner`'s paged board, two rows a page, and the counts its summaries give."""
+    build = board.page_for_technology if isinstance(owner, Technology) else board.page_for_agency
+    shown, counted = {}, Counter()
+    number = 1
+    while True:
+        paged = build(owner, page=number, demo_page=number, per_page=2)  # type: ignore[operator]
+        sections = [paged.section, *([paged.demo] if paged.demo else [])]
+        for section in sections:
+            if number <= section.page.paginator.num_pages:
+                for e in section.entries:
+                    key = (e.agency.pk, e.technology.pk, e.is_demo)
+                    assert key not in shown, "a row shows on two pages"
+                    shown[key] = (e.code, e.until, [r.pk for r in e.active], sorted(r.pk for r in e.pending))
+        if number == 1:
+            for section in sections:
+                counted.update({(code, section is paged.demo): n for code, n in section.counts})
+        if all(number >= section.page.paginator.num_pages for section in sections):
+            return shown, counted
+        number += 1
+
+
+@pytest.fixture
+def mixed_city(
+    ordinance,
+    agency_a,
+    agency_b,
+    liaison_a,
+    liaison_b,
+    drone,
+    face_recognition,
+    body_cameras,
+    gunshot_sensors,
+    make_request,
+    decided,
+):
+    """
+    Agencies and technologies in every status: prohibited (with and without an exception),
+    approved (with and without conditions, two approvals ending the same day), an approval
+    past its term and one expired by the workflow, pending, denied, disclosed, no rule, an
+    agency the ordinances do not bind, and demo rows beside real ones.
+    """
+    sheriff = baker.make(Agency, slug="sheriff", name="County Sheriff", covered=False)
+    demo_agency = baker.make(Agency, name="Demo Fire Department", slug="demo-fire", is_demo=True)
+    demo_drone = baker.make(
+        Technology, name="Demo sky camera", slug="demo-sky", category=Category.DRONES, is_demo=True
+    )
+    for i in range(3):
+        baker.make(Technology, name=f"Face {i}", slug=f"face-{i}", category=Category.FACIAL_RECOGNITION)
+    liaison_a.liaison_agencies.add(demo_agency, sheriff)
+    baker.make(TechnologyUse, agency=agency_a, technology=gunshot_sensors)
+    baker.make(TechnologyUse, agency=agency_a, technology=demo_drone, is_demo=True)
+    baker.make(TechnologyUse, agency=sheriff, technology=face_recognition)
+    baker.make(TechnologyUse, agency=demo_agency, technology=drone, is_demo=True)
+    make_request(S.APPROVED, kind=K.EXCEPTION, technology=face_recognition)
+    with_conditions = make_request(S.APPROVED_WITH_CONDITIONS)
+    decided(expires_on=with_conditions.decision.expires_on)  # ends the same day, made later
+    decided(agency=agency_b, liaison=liaison_b, expires_on=days_from_today(300))
+    make_request(S.APPROVED_WITH_CONDITIONS, agency=agency_b, liaison=liaison_b)
+    make_request(S.IN_REVIEW, agency=agency_b, liaison=liaison_b)
+    decided(
+        agency=agency_b,
+        liaison=liaison_b,
+        technology=body_cameras,
+        kind=K.APPROVAL,
+        decided_on=days_from_today(-5),
+        effective_on=days_from_today(-5),
+        expires_on=days_from_today(-1),
+    )
+    make_request(S.DENIED, agency=agency_b, liaison=liaison_b, technology=body_cameras)
+    make_request(S.SUBMITTED, agency=sheriff, technology=drone)
+    make_request(S.IN_REVIEW, agency=demo_agency, technology=demo_drone)
+    make_request(S.APPROVED, technology=drone, is_demo=True)
+    make_request(S.SUBMITTED, agency=agency_b, liaison=liaison_b, technology=demo_drone)
+    expired = decided(
+        agency=agency_b,
+        liaison=liaison_b,
+        decided_on=days_from_today(-5),
+        effective_on=days_from_today(-5),
+        expires_on=days_from_today(-1),
+    )
+    workflow.expire_due()
+    expired.refresh_from_db()
+    assert expired.status == S.EXPIRED
+    return [agency_a, agency_b, sheriff, demo_agency], [
+        drone,
+        face_recognition,
+        body_cameras,
+        gunshot_sensors,
+        demo_drone,
+    ]
+
+
+def test_paged_boards_show_every_row_as_the_whole_derivation_does(mixed_city):
+    agencies, technologies = mixed_city
+    for owner in [*agencies, *technologies]:
+        expected = reference_board(owner)
+
+        shown, counted = paged_board(owner)
+
+        assert shown == expected, owner
+        page_is_demo = owner.is_demo
+        assert counted == Counter(
+            (code, key[2] and not page_is_demo) for key, (code, *_) in expected.items()
+        ), owner
+
+
+def test_the_mixed_city_has_a_row_in_every_status(mixed_city):
+    agencies, _ = mixed_city
+    codes = {code for owner in agencies for code, *_ in reference_board(owner).values()}
+
+    assert codes >= set(StatusCode) - {Code.DISCLOSED}

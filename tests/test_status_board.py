@@ -14,14 +14,16 @@ import pytest
 from django.utils import timezone
 
 from ordinances import workflow
-from ordinances.models import Request
+from ordinances.board import for_agency
+from ordinances.models import Agency, Category, Request, Technology
 
 pytestmark = pytest.mark.django_db
 
 
-def board_of(client, url: str) -> str:
-    page = client.get(url).content.decode()
-    return page.split('id="uses-heading"', 1)[1].split("</section>", 1)[0]
+def board_of(client, url: str, **params: str) -> str:
+    response = client.get(url, params)
+    assert response.status_code == 200
+    return response.content.decode().split('id="uses-heading"', 1)[1].split("</section>", 1)[0]
 
 
 def row_for(board: str, name: str) -> str:
@@ -92,3 +94,89 @@ def test_every_cell_is_labelled_so_the_table_stacks_on_narrow_screens(client, ma
     cells = re.findall(r"<(td|th scope=\"row\")([^>]*)>", board)
     assert cells
     assert all("data-label=" in attributes for _, attributes in cells)
+
+
+# ---------------------------------------------------------------------------
+# A page at a time: a summary of every row, then one page of rows
+# ---------------------------------------------------------------------------
+
+
+def board_slugs(board: str, kind: str = "technologies") -> list[str]:
+    """The records each row of a rendered board names, in order."""
+    return re.findall(rf'<th scope="row"[^>]*><a class="usa-link" href="/{kind}/([^/]+)/"', board)
+
+
+@pytest.fixture
+def hub(reference_data, agency_a):
+    """Agency A with 450 inventory rows among 2,000 technologies, the fourth of them prohibited."""
+    reference_data(agencies=200, technologies=2000, hub_uses=450)
+    return agency_a
+
+
+def every_row(agency) -> list[str]:
+    """Every row of the agency's board in order, as the whole board builds it."""
+    return [entry.technology.slug for entry in for_agency(agency).entries]
+
+
+def test_the_agency_page_with_450_uses_shows_one_page_of_rows(client, settings, hub):
+    rows = board_slugs(board_of(client, hub.get_absolute_url()))
+
+    assert rows == every_row(hub)[: settings.PORTAL_PAGE_SIZE]
+
+
+def test_the_agency_page_sums_up_every_row_by_status(client, hub):
+    used = [use.technology.category for use in hub.uses.select_related("technology")]
+    prohibited = Technology.objects.filter(category=Category.FACIAL_RECOGNITION, is_demo=False).count()
+
+    board = board_of(client, hub.get_absolute_url())
+
+    total = prohibited + len(used) - used.count(Category.FACIAL_RECOGNITION)
+    assert f"{total} technologies" in board
+    assert f'status--bad">Prohibited</span> {prohibited}</li>' in board
+    assert f'status--bad">Not approved</span> {used.count(Category.DRONES)}</li>' in board
+    assert (
+        f'status--pending">Disclosure pending</span> {used.count(Category.BODY_WORN_CAMERAS)}</li>' in board
+    )
+    assert f'status--muted">No rule in force</span> {used.count(Category.GUNSHOT_DETECTION)}</li>' in board
+
+
+def test_the_second_board_page_shows_the_next_rows(client, settings, hub):
+    size = settings.PORTAL_PAGE_SIZE
+
+    rows = board_slugs(board_of(client, hub.get_absolute_url(), board_page="2"))
+
+    assert rows == every_row(hub)[size : 2 * size]
+
+
+def test_board_page_links_keep_the_reader_on_the_board(client, hub):
+    board = board_of(client, hub.get_absolute_url())
+
+    assert 'href="?board_page=2#uses-heading"' in board
+
+
+@pytest.mark.parametrize("number", ["abc", "-3", "1.5", "\x00"])
+def test_a_board_page_number_that_is_not_one_shows_the_first_or_last_page_not_an_error(
+    client, settings, hub, number
+):
+    rows = board_slugs(board_of(client, hub.get_absolute_url(), board_page=number))
+
+    assert len(rows) in (settings.PORTAL_PAGE_SIZE, len(every_row(hub)) % settings.PORTAL_PAGE_SIZE)
+
+
+def test_a_board_page_past_the_last_shows_the_last(client, settings, hub):
+    rows = every_row(hub)
+    last = rows[len(rows) - (len(rows) % settings.PORTAL_PAGE_SIZE or settings.PORTAL_PAGE_SIZE) :]
+
+    assert board_slugs(board_of(client, hub.get_absolute_url(), board_page="99999")) == last
+
+
+def test_a_prohibited_technology_s_page_shows_one_page_of_the_agencies_it_binds(
+    client, settings, reference_data, face_recognition
+):
+    reference_data(agencies=200, technologies=40, hub_uses=10)
+    covered = Agency.objects.filter(covered=True, is_demo=False).count()
+
+    board = board_of(client, face_recognition.get_absolute_url())
+
+    assert len(board_slugs(board, "agencies")) == settings.PORTAL_PAGE_SIZE
+    assert f'status--bad">Prohibited</span> {covered}</li>' in board

@@ -26,7 +26,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from ordinances import ocd
+from ordinances import ocd, pagination
 from ordinances.downloads import DATASET_OF_LIST
 from ordinances.feeds import site_name
 
@@ -48,13 +48,15 @@ TRACKING_PARAMS = {
     "mc_cid",
     "mc_eid",
 }
+# Which page of a list: numbered, or a keyset cursor (ordinances/pagination.py).
+PAGE_PARAMETERS = ("page", *pagination.CURSOR_PARAMETERS)
 
 
 def _query(request: HttpRequest, *, drop_page: bool) -> str:
     """The query string without tracking parameters (and without `page`, for feeds and downloads)."""
     query: QueryDict = request.GET.copy()
     for key in list(query):
-        if key.startswith("utm_") or key in TRACKING_PARAMS or (drop_page and key == "page"):
+        if key.startswith("utm_") or key in TRACKING_PARAMS or (drop_page and key in PAGE_PARAMETERS):
             del query[key]
     return f"?{query.urlencode()}" if query else ""
 

@@ -21,7 +21,7 @@ from django.utils.text import get_text_list
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from ordinances import deadlines, progress
+from ordinances import deadlines, pagination, progress
 from ordinances.board import BoardEntry, StatusCode
 from ordinances.models import STATUS_TONES, Condition, Deadline, Request
 
@@ -42,11 +42,29 @@ def markdown(text: str) -> SafeString:
 
 
 @register.simple_tag(takes_context=True)
-def page_url(context: template.Context, number: int) -> str:
-    """The current URL's query string with another page number, filters kept."""
+def page_url(context: template.Context, number: int, parameter: str = "", fragment: str = "") -> str:
+    """
+    The current URL's query string with another page number, filters kept. A page with two
+    paginated tables names each one's `parameter` (`page` by default) and the `fragment` of
+    the table, so a reader who turns one table's page lands back on it.
+    """
     query: QueryDict = context["request"].GET.copy()
-    query["page"] = str(number)
-    return "?" + query.urlencode()
+    query[parameter or "page"] = str(number)
+    return "?" + query.urlencode() + (f"#{fragment}" if fragment else "")
+
+
+@register.simple_tag(takes_context=True)
+def cursor_url(context: template.Context, direction: str = "", cursor: str = "") -> str:
+    """
+    The current URL's query string for another keyset page (`ordinances.pagination`):
+    `direction` "after" or "before" the `cursor`, or neither for the first page. Filters kept.
+    """
+    query: QueryDict = context["request"].GET.copy()
+    for name in ("page", *pagination.CURSOR_PARAMETERS):
+        query.pop(name, None)
+    if direction in pagination.CURSOR_PARAMETERS and cursor:
+        query[direction] = cursor
+    return "?" + query.urlencode() if query else context["request"].path
 
 
 @register.filter

@@ -1,0 +1,146 @@
+"""
+No list reads more of the requests table than the page it shows (PostgreSQL).
+
+Each case fetches a real page, feed or API list over a table of 6,000 requests (analyzed)
+and captures the SQL it runs, then has PostgreSQL run each query under `EXPLAIN ANALYZE`
+and counts the rows every scan of `ordinances_request` read, kept or filtered out. A list
+served by its index reads its page (and a count that stops at `pagination.COUNT_LIMIT`);
+one that is not reads the whole table, so its cost would grow with the city's history.
+
+Left out, each because it reads by design as many rows as it is about: the free-text `q`
+filter (a substring match over titles and purposes cannot use a b-tree; the site search,
+`/search/`, has GIN indexes for words), the downloads (every matching row), and the
+request counts of `/ordinances/` and `/agencies/` (each counts its ordinance's or agency's
+requests from an index alone once vacuumed; the anonymous page cache keeps them off the hot
+path).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from copy import copy as shallow_copy
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from ordinances import pagination
+from ordinances.models import Agency, Request
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.postgresql,
+    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="reads PostgreSQL's query plans"),
+]
+
+YEAR = timezone.now().year
+COPIES = 6000
+# A page, and a count that stops at its limit, with room for the rows a filter skips.
+READ_LIMIT = 2 * (pagination.COUNT_LIMIT + 1)
+AGENCIES = 30
+FILTERS = [
+    "",
+    "status=approved",
+    "kind=approval",
+    "agency=agency-a",
+    "technology=test-drone",
+    "category=drones",
+    "ordinance=test-ordinance",
+    f"year={YEAR}",
+    f"status=approved&agency=agency-a&year={YEAR}",
+]
+PAGES = [
+    *(f"/requests/?{query}" for query in FILTERS),
+    *(f"/api/v1/requests/?{query}" for query in FILTERS),
+    *(f"/requests/feed/?{query}" for query in FILTERS),
+    "/api/v1/decisions/?outcome=approved",
+    f"/api/v1/decisions/?agency=agency-a&year={YEAR}",
+    "/decisions/feed/",
+    "/",
+]
+
+
+@pytest.fixture
+def requests(make_request, agency_b, liaison_b):
+    """A few requests through the workflow, then enough copies that a scan would cost."""
+    made = [make_request(status) for status in ("approved", "denied", "submitted", "in_review", "draft")]
+    made.append(make_request("submitted", agency=agency_b, liaison=liaison_b))
+    now = timezone.now()
+    # Spread over agencies as a city's requests are: no agency holds most of them.
+    agencies = Agency.objects.bulk_create(
+        Agency(name=f"Agency {n}", slug=f"agency-{n}", kind=Agency.Kind.OTHER) for n in range(AGENCIES)
+    )
+    copies = []
+    for n in range(COPIES):
+        copy = shallow_copy(made[n % len(made)])
+        copy.pk = None
+        copy.agency = agencies[n % AGENCIES]
+        # As in a city's history, most requests are long decided and expired.
+        if n % 4:
+            copy.status = Request.Status.EXPIRED
+        copy.reference = f"REQ-1999-{n:05d}"
+        copy.created_at = now - datetime.timedelta(hours=n)
+        copy.submitted_at = copy.created_at
+        copies.append(copy)
+    Request.objects.bulk_create(copies)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return made
+
+
+def rows_read(sql: str) -> int:
+    """Rows PostgreSQL read from `ordinances_request` to answer `sql`, kept or filtered out."""
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+
+    def walk(node: dict) -> int:
+        read = 0
+        if node.get("Relation Name") == "ordinances_request":
+            kept = node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
+            read += kept * node["Actual Loops"]
+        return read + sum(walk(child) for child in node.get("Plans", []))
+
+    return walk(plan[0]["Plan"])
+
+
+def test_the_check_sees_a_list_that_reads_the_whole_table(client, requests):
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/requests/", {"q": "drone"})
+    selects = [q["sql"] for q in queries if "ordinances_request" in q["sql"] and "LIKE" in q["sql"]]
+    assert max(rows_read(sql) for sql in selects) >= COPIES
+
+
+def test_no_list_reads_more_than_its_page_and_its_count(client, requests):
+    found = {}
+    for url in PAGES:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+            if response.streaming:
+                b"".join(response.streaming_content)
+        assert response.status_code == 200, url
+        # A download streams through a server-side cursor: DECLARE ... FOR SELECT ...
+        selects = [
+            q["sql"][q["sql"].index("SELECT") :] if q["sql"].startswith("DECLARE") else q["sql"]
+            for q in queries
+            if q["sql"].startswith(("SELECT", "(SELECT", "DECLARE")) and "ordinances_request" in q["sql"]
+        ]
+        assert selects, f"{url} read no requests"
+        for sql in selects:
+            if (read := rows_read(sql)) > READ_LIMIT:
+                found[url] = (read, sql)
+    assert found == {}
+
+
+def test_a_deep_keyset_page_reads_only_its_own_rows(client, requests, settings):
+    middle = Request.objects.public().order_by("-created_at", "-id")[COPIES // 2]
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/requests/", {"after": pagination.cursor_of(middle)})
+    page_rows = [q["sql"] for q in queries if '"ordinances_request"."created_at" <=' in q["sql"]]
+    assert len(page_rows) == 1
+    # The page, the row that tells whether there is a next one, and the cursor's own row.
+    assert rows_read(page_rows[0]) <= settings.PORTAL_PAGE_SIZE + 2

@@ -1,0 +1,191 @@
+"""The anonymous page cache (ordinances/page_cache.py): what it keeps, for whom, and when it forgets."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from ordinances import page_cache, workflow
+from ordinances.models import Agency
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def page_cache_on(settings):
+    settings.PORTAL_PAGE_CACHE_SECONDS = 300
+
+
+@pytest.fixture
+def hearing_held(make_request):
+    """A request whose hearing was held five days ago, ready for the council's vote."""
+    return make_request("hearing_scheduled")
+
+
+def queries_for(client: Client, url: str) -> tuple[int, str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries), response.content.decode()
+
+
+def approve(req, staff, django_capture_on_commit_callbacks) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.perform(
+            "approve",
+            req,
+            by=staff,
+            now=timezone.now() - datetime.timedelta(days=4),
+            votes_yes=9,
+            votes_no=3,
+        )
+
+
+def test_a_second_anonymous_visit_is_answered_without_a_query(client, hearing_held):
+    url = hearing_held.get_absolute_url()
+    first, _ = queries_for(client, url)
+    second, _ = queries_for(client, url)
+    assert first > 0
+    assert second == 0
+
+
+def test_a_cached_page_is_the_same_page(client, hearing_held):
+    url = hearing_held.get_absolute_url()
+    fresh = client.get(url)
+    cached = client.get(url)
+    assert cached.content == fresh.content
+    assert cached["Content-Type"] == fresh["Content-Type"]
+    assert cached["Last-Modified"] == fresh["Last-Modified"]
+
+
+def test_a_decision_by_staff_shows_at_once_on_the_cached_pages(
+    client, hearing_held, staff, django_capture_on_commit_callbacks
+):
+    pages = [
+        hearing_held.get_absolute_url(),
+        reverse("ordinances:request_list"),
+        reverse("api:request-detail", args=[hearing_held.reference]),
+    ]
+    before = [client.get(url).content for url in pages]
+    assert all(b"Hearing scheduled" in page or b"hearing_scheduled" in page for page in before)
+
+    approve(hearing_held, staff, django_capture_on_commit_callbacks)
+
+    for url in pages:
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(url).content
+        assert len(queries) > 0, f"{url} came from the cache"
+        assert b"Approved" in page or b'"approved"' in page
+
+
+def test_a_change_that_rolls_back_keeps_the_cached_pages(
+    client, hearing_held, django_capture_on_commit_callbacks
+):
+    url = hearing_held.get_absolute_url()
+    client.get(url)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        agency = Agency.objects.get(pk=hearing_held.agency_id)
+        agency.name = "Renamed"
+        agency.save()
+        transaction.set_rollback(True)
+    second, _ = queries_for(client, url)
+    assert second == 0
+
+
+def test_a_committed_change_records_the_moment_of_the_last_write(
+    hearing_held, django_capture_on_commit_callbacks
+):
+    before = page_cache.last_write()
+    with django_capture_on_commit_callbacks(execute=True):
+        Agency.objects.filter(pk=hearing_held.agency_id).get().save()
+    after = page_cache.last_write()
+    assert after is not None
+    assert before is None or after >= before
+
+
+def test_a_signed_in_user_is_never_served_from_the_cache(client, hearing_held, staff):
+    url = hearing_held.get_absolute_url()
+    client.get(url)
+    client.force_login(staff)
+    second, _ = queries_for(client, url)
+    assert second > 0
+
+
+def test_a_signed_in_users_page_is_never_kept_for_others(client, hearing_held, liaison_a):
+    url = hearing_held.get_absolute_url()
+    client.force_login(liaison_a)
+    client.get(url)
+    client.logout()
+    anonymous, _ = queries_for(Client(), url)
+    assert anonymous > 0
+
+
+def test_each_language_has_its_own_cached_page(client, hearing_held):
+    url = hearing_held.get_absolute_url()
+    english = client.get(url).content
+    spanish = client.get("/es" + url).content
+    assert b'lang="es"' in spanish
+    assert english != spanish
+
+
+def test_a_page_that_sets_a_cookie_is_not_kept(client, make_request):
+    commenting = make_request("public_comment")
+    url = reverse("ordinances:request_comment", args=[commenting.reference])
+    client.get(url)
+    second, _ = queries_for(Client(), url)
+    assert second > 0
+
+
+def test_a_search_is_kept_for_the_next_reader_who_asks_the_same(client, hearing_held):
+    client.get(reverse("ordinances:search"), {"q": "drone"})
+    second, _ = queries_for(Client(), reverse("ordinances:search") + "?q=drone")
+    assert second == 0
+
+
+def test_the_health_check_is_never_cached(client, db):
+    client.get(reverse("ordinances:healthz"))
+    second, _ = queries_for(client, reverse("ordinances:healthz"))
+    assert second > 0
+
+
+def test_with_the_lifetime_at_zero_nothing_is_kept(client, hearing_held, settings):
+    settings.PORTAL_PAGE_CACHE_SECONDS = 0
+    url = hearing_held.get_absolute_url()
+    client.get(url)
+    second, _ = queries_for(client, url)
+    assert second > 0
+
+
+def test_a_cached_page_still_answers_304_to_its_etag(client, hearing_held):
+    url = hearing_held.get_absolute_url()
+    etag = client.get(url)["ETag"]
+    answer = client.get(url, headers={"if-none-match": etag})
+    assert answer.status_code == 304
+
+
+def test_public_pages_carry_no_csrf_token_so_every_reader_shares_them(client, hearing_held):
+    response = client.get(hearing_held.get_absolute_url())
+    assert b"csrfmiddlewaretoken" not in response.content
+    assert "csrftoken" not in response.cookies
+
+
+def test_the_language_buttons_work_without_a_csrf_token(db):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(reverse("set_language"), {"language": "es", "next": "/requests/"})
+    assert response.status_code == 302
+    assert response["Location"] == "/es/requests/"
+
+
+def test_the_alert_form_on_public_pages_posts_without_a_csrf_token(hearing_held):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(
+        reverse("ordinances:alert_subscribe"),
+        {"topic": "request", "target": hearing_held.reference, "email": "resident@example.org"},
+    )
+    assert response.status_code == 302
