@@ -31,7 +31,7 @@ from typing import Any
 
 from django.contrib.admin.models import DELETION, LogEntry
 from django.db.migrations.recorder import MigrationRecorder
-from django.db.models import Max, Model, QuerySet, Value
+from django.db.models import Expression, Max, Model, QuerySet, Subquery, Value
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -92,7 +92,7 @@ class Changes:
         return newest(self.record, self.hearing_held, midnight) or midnight
 
 
-def _latest(name: str, rows: QuerySet[Any], moment: str) -> QuerySet[Any]:
+def _latest(name: str, rows: QuerySet[Any], moment: str | Expression | Subquery) -> QuerySet[Any]:
     """One row, (`name`, the latest `moment` of `rows`), for the UNION of `latest`."""
     return (
         rows.order_by()
@@ -110,8 +110,18 @@ def latest(now: datetime.datetime | None = None) -> Changes:
     parts = [
         _latest("requests", public_requests, "updated_at"),
         _latest("hearing_held", public_requests.filter(hearing_at__lte=now), "hearing_at"),
+        # The newest public event of a public request, found from the newest event down
+        # (index `event_created`), taken as a scalar over the migrations table (never empty):
+        # a MAX over the join would read every event of the city's history on every page.
         _latest(
-            "timeline", Event.objects.public().exclude(request__status=Request.Status.DRAFT), "created_at"
+            "timeline",
+            MigrationRecorder.Migration.objects.all(),
+            Subquery(
+                Event.objects.public()
+                .exclude(request__status=Request.Status.DRAFT)
+                .order_by("-created_at")
+                .values("created_at")[:1]
+            ),
         ),
         _latest("ordinances", OrdinanceChange.objects.all(), "created_at"),
         _latest("set_up", MigrationRecorder.Migration.objects.all(), "applied"),

@@ -808,6 +808,23 @@ class Request(models.Model):
                 include=["status", "is_demo"],
                 name="request_technology_agency",
             ),
+            # The home page: what awaits a decision, newest first, and what is open for comment.
+            models.Index(
+                fields=["-submitted_at", "-id"],
+                # Request.AWAITING_DECISION, which Meta cannot see (tests/test_models.py checks).
+                condition=Q(
+                    status__in=[
+                        "submitted",
+                        "in_review",
+                        "advisory_review",
+                        "advised",
+                        "public_comment",
+                        "hearing_scheduled",
+                    ]
+                ),
+                name="request_awaiting",
+            ),
+            models.Index(fields=["status", "comment_period_ends_on"], name="request_comment_period"),
             # A record's page finds its few demo requests without reading the real ones.
             models.Index(fields=["-created_at"], condition=Q(is_demo=True), name="request_demo_created"),
         ]

@@ -10,9 +10,10 @@ until the record changes:
 - `PublicPageCacheMiddleware` looks an answer up before the view runs and stores the
   answers it may share: 200s of the public record (`middleware.is_public_record`) for a
   reader who sent no session or message cookie, that set no cookie and do not vary by one.
-- Every key holds the *generation* of the record. Any save or delete of a row of this app
-  bumps it once the transaction commits (`on_commit`): the first reader after a decision
-  gets a fresh page, and nothing rolled back ever discards a page. A bulk `update()` sends
+- Every page is kept with the *generation* of the record it was made in, and served only
+  while that is still the current one. Any save or delete of a row of this app bumps it
+  once the transaction commits (`on_commit`): the first reader after a decision gets a
+  fresh page, and nothing rolled back ever discards a page. A bulk `update()` sends
   no signal; the keys' lifetime (`PORTAL_PAGE_CACHE_SECONDS`) bounds how long such a change
   can go unseen.
 - The generation lives in the default cache: Redis in production (`REDIS_URL`), shared by
@@ -93,9 +94,8 @@ def connect() -> None:
 
 
 def key(request: HttpRequest) -> str:
-    """The cache key of an answer: the record's generation, the day, the language and the address."""
+    """The cache key of an answer: the day, the language and the address."""
     parts = [
-        str(generation()),
         timezone.localdate().isoformat(),
         get_language() or "",
         request.get_host(),
@@ -104,6 +104,23 @@ def key(request: HttpRequest) -> str:
         request.headers.get("Accept", "") if request.path.startswith("/api/") else "",
     ]
     return "portal:page:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def lookup(page_key: str) -> tuple[int, HttpResponseBase | None]:
+    """
+    The current generation, and the answer kept under `page_key` if it was made in it.
+
+    One round trip to the cache: the page is kept with the generation it was made in, and
+    the two are read together, rather than the generation first and then a key made from it.
+    """
+    found = cache.get_many([GENERATION_KEY, page_key])
+    current = found.get(GENERATION_KEY)
+    if current is None:
+        current = generation()
+    entry = found.get(page_key)
+    if entry is not None and entry[0] == current:
+        return int(current), entry[1]
+    return int(current), None
 
 
 def _shareable(response: HttpResponseBase) -> bool:
@@ -137,9 +154,12 @@ class PublicPageCacheMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
-        page_key: str | None = getattr(request, "_page_cache_key", None)
-        if page_key is not None and _shareable(response):
-            cache.set(page_key, response, settings.PORTAL_PAGE_CACHE_SECONDS)
+        missed: tuple[str, int] | None = getattr(request, "_page_cache_miss", None)
+        if missed is not None and _shareable(response):
+            # Kept with the generation read before the view ran: if the record changed
+            # meanwhile, the next reader finds it stale and builds the page again.
+            page_key, made_in = missed
+            cache.set(page_key, (made_in, response), settings.PORTAL_PAGE_CACHE_SECONDS)
         return response
 
     def process_view(
@@ -150,8 +170,8 @@ class PublicPageCacheMiddleware:
         if any(name in request.COOKIES for name in PERSONAL_COOKIES) or not _cacheable(request):
             return None
         page_key = key(request)
-        cached: HttpResponseBase | None = cache.get(page_key)
+        current, cached = lookup(page_key)
         if cached is not None:
             return cached
-        request._page_cache_key = page_key  # type: ignore[attr-defined]
+        request._page_cache_miss = (page_key, current)  # type: ignore[attr-defined]
         return None

@@ -287,3 +287,8 @@ def test_the_application_refuses_to_change_or_delete_an_ordinances_change_histor
     with pytest.raises(TypeError, match="append-only"):
         OrdinanceChange.objects.all().delete()
     assert OrdinanceChange.objects.get().via == "admin"
+
+
+def test_the_awaiting_index_covers_exactly_the_states_awaiting_a_decision():
+    index = next(i for i in Request._meta.indexes if i.name == "request_awaiting")
+    assert set(dict(index.condition.children)["status__in"]) == set(Request.AWAITING_DECISION)
