@@ -6,6 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 CHROMIUM := /usr/bin/chromium
+WRK := /usr/bin/wrk
 # What WeasyPrint needs from Debian to draw the oversight summary's PDF: Pango and HarfBuzz's
 # subsetter, and a font for any character the site's own typeface lacks.
 PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-dejavu-core
@@ -45,10 +46,14 @@ run: $(VENV)/.runtime node_modules/.installed $(MO_FILES) pdf
 test: $(VENV)/.dev node_modules/.installed $(MO_FILES) browser pdf
 	$(PY) -m pytest
 
-## bench: time the public pages at a small and a large data size on a throwaway database
-## (a temporary SQLite file, or portal_bench beside a PostgreSQL DATABASE_URL); fails when a
-## page's query count grows or its large/small time ratio exceeds --max-ratio. BENCH_ARGS passes options.
-bench: $(VENV)/.dev node_modules/.installed
+## bench: every public page against a minimal view (the floor) under gunicorn and wrk, on two
+## throwaway PostgreSQL databases (1,000 and 100,000 requests), page cache off and on; writes
+## docs/performance.md and .json. BENCH_ARGS passes options, e.g. BENCH_ARGS='--only requests --keep'
+## (--small, --large, --seconds, --only, --cache, --keep, --check). Needs Debian's wrk and redis-server.
+bench: $(VENV)/.runtime node_modules/.installed
+	@{ test -x $(WRK) && command -v redis-server >/dev/null; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk redis-server; \
+	  else echo "Install wrk and Redis (sudo apt-get install wrk redis-server) for the benchmark."; exit 1; fi; }
 	$(PY) tests/bench_pages.py $(BENCH_ARGS)
 
 ## gettext: GNU gettext's msgfmt, which compiles the catalogs (Debian package gettext).
