@@ -58,6 +58,35 @@ def no_page_cache(settings):
     settings.PORTAL_PAGE_CACHE_SECONDS = 0
 
 
+@pytest.fixture(scope="session")
+def browser():
+    """
+    One Debian Chromium for every browser test module of the session: Playwright's sync API
+    allows one instance per thread, so the modules share this one (tests/test_browser.py).
+    """
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (Debian's chromium package).")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
 @pytest.fixture(autouse=True)
 def english():
     """Start each test in English: a page under /es/ leaves Spanish active in the thread."""

@@ -19,12 +19,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests import test_browser
 from tests.test_browser import PHONE, ROOT, WCAG_21_AA, free_port
 
-# The browser and page of tests/test_browser.py: one Chromium for the session.
-browser = test_browser.browser
-page = test_browser.page
+# The browser and page fixtures are tests/conftest.py's: one Chromium for the session.
 
 pytestmark = pytest.mark.browser
 
