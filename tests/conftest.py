@@ -58,11 +58,13 @@ def no_page_cache(settings):
     settings.PORTAL_PAGE_CACHE_SECONDS = 0
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     """
-    One Debian Chromium for every browser test module of the session: Playwright's sync API
-    allows one instance per thread, so the modules share this one (tests/test_browser.py).
+    Debian's Chromium for a module of browser tests (tests/test_browser.py), stopped at the
+    module's end. Playwright's sync API allows one instance per thread, and while it runs it
+    leaves its event loop marked as running in this thread, where Django then refuses to open
+    a database connection (SynchronousOnlyOperation): later modules must not inherit it.
     """
     import os
 
