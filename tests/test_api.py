@@ -12,6 +12,7 @@ import datetime
 import io
 import itertools
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -655,7 +656,8 @@ def test_the_docs_serve_swagger_ui_from_the_portal_own_static_files(client, db):
     for url in ("/api/docs/", "/api/redoc/"):
         page = client.get(url).content.decode()
         assert "/static/drf_spectacular_sidecar/" in page
-        assert "cdn" not in page.lower()
+        # An address on a CDN, not the letters: a random nonce in the page may hold "cdn".
+        assert not re.search(r"//[^\s\"']*cdn", page.lower())
 
 
 def test_the_api_speaks_the_same_filters_as_the_html_list(client, records):

@@ -261,7 +261,10 @@ def test_closing_comment_is_offered_to_staff_only_once_its_last_day_has_passed(m
 
 def test_comment_noticed_into_a_hearing_while_open_is_still_closed_after_its_last_day(make_request, staff):
     request = make_request(S.IN_REVIEW)
-    opened = timezone.now() - datetime.timedelta(days=25)
+    # Noon, counted in the city's days: 25 days of 24 hours back from late evening can land
+    # on the next local day across a daylight-saving change, and move every date by one.
+    noon = timezone.make_aware(datetime.datetime.combine(timezone.localdate(), datetime.time(12)))
+    opened = noon - datetime.timedelta(days=25)
     workflow.perform("open_comment_period", request, by=staff, now=opened)
     ends = Request.objects.get(pk=request.pk).comment_period_ends_on
     workflow.perform(
@@ -273,7 +276,7 @@ def test_comment_noticed_into_a_hearing_while_open_is_still_closed_after_its_las
         hearing_address=ADDRESS,
     )
 
-    closed = workflow.close_comment_periods_due(timezone.now() + datetime.timedelta(days=6))
+    closed = workflow.close_comment_periods_due(noon + datetime.timedelta(days=6))
 
     assert [r.pk for r in closed] == [request.pk]
     stored = Request.objects.get(pk=request.pk)
