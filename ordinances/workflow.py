@@ -1241,8 +1241,14 @@ def mark_conditions_overdue(now: datetime.datetime | None = None) -> list[Condit
 # ---------------------------------------------------------------------------
 
 
-def _next_reference(year: int) -> str:
-    prefix = f"REQ-{year}-"
+def reference(year: int, number: int) -> str:
+    """A request's reference: REQ-<year>-<number>, the number four digits at least."""
+    return f"REQ-{year}-{number:04d}"
+
+
+def last_reference_number(year: int) -> int:
+    """The highest number given to a request of `year` so far (0 for none); longest first, as text sorts 10 before 9."""
+    prefix = reference(year, 0)[: -len("0000")]
     last = (
         Request.objects.filter(reference__startswith=prefix)
         .annotate(length=Length("reference"))
@@ -1250,8 +1256,11 @@ def _next_reference(year: int) -> str:
         .values_list("reference", flat=True)
         .first()
     )
-    number = int(last.removeprefix(prefix)) + 1 if last else 1
-    return f"{prefix}{number:04d}"
+    return int(last.removeprefix(prefix)) if last else 0
+
+
+def _next_reference(year: int) -> str:
+    return reference(year, last_reference_number(year) + 1)
 
 
 def create_draft(*, by: Actor, now: datetime.datetime | None = None, **fields: Any) -> Request:

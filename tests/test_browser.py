@@ -8,6 +8,7 @@ the test database's transactions do not hide data from it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -43,10 +44,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory) -> Iterator[str]:
-    db = tmp_path_factory.mktemp("browser") / "portal.sqlite3"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "DJANGO_DEBUG": "1"}
+@contextlib.contextmanager
+def seeded_portal(directory: Path, **settings: str) -> Iterator[str]:
+    """
+    The portal on a fresh SQLite database in `directory`, migrated and seeded with
+    `seed_demo`, served by runserver on a free port with extra environment `settings`;
+    yields its address and stops it afterwards.
+    """
+    db = directory / "portal.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "DJANGO_DEBUG": "1", **settings}
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--no-input", "-v0"], env=env, check=True, cwd=ROOT)
     subprocess.run([*manage, "seed_demo"], env=env, check=True, cwd=ROOT, capture_output=True)
@@ -74,6 +80,12 @@ def server(tmp_path_factory) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[str]:
+    with seeded_portal(tmp_path_factory.mktemp("browser")) as url:
+        yield url
 
 
 def test_a_resident_finds_the_facial_recognition_ban_from_the_home_page(page, server):

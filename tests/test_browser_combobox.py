@@ -10,16 +10,11 @@ technologies are offered as text boxes.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
-from tests.test_browser import PHONE, ROOT, WCAG_21_AA, free_port
+from tests.test_browser import PHONE, WCAG_21_AA, seeded_portal
 
 # The browser and page fixtures are tests/conftest.py's: one Chromium for the session.
 
@@ -30,40 +25,9 @@ AGENCY = "Demo Police Department"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[str]:
-    db = tmp_path_factory.mktemp("combobox") / "portal.sqlite3"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{db}",
-        "DJANGO_DEBUG": "1",
-        "PORTAL_SELECT_LIMIT": "3",
-    }
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "--no-input", "-v0"], env=env, check=True, cwd=ROOT)
-    subprocess.run([*manage, "seed_demo"], env=env, check=True, cwd=ROOT, capture_output=True)
-    port = free_port()
-    process = subprocess.Popen(
-        [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the portal did not start") from None
-                time.sleep(0.2)
+    # A select limit of 3 turns the demo's agency filter into the combobox.
+    with seeded_portal(tmp_path_factory.mktemp("combobox"), PORTAL_SELECT_LIMIT="3") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def open_suggestions(page, server: str, typed: str = "demo pol") -> None:

@@ -83,7 +83,6 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.db.models import Max
 from django.db.models.base import ModelState
-from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -734,17 +733,9 @@ class Generator:
 
     def reference(self, year: int) -> str:
         if year not in self.reference_numbers:
-            prefix = f"REQ-{year}-"
-            last = (
-                Request.objects.filter(reference__startswith=prefix)
-                .annotate(length=Length("reference"))
-                .order_by("-length", "-reference")
-                .values_list("reference", flat=True)
-                .first()
-            )
-            self.reference_numbers[year] = int(last.removeprefix(prefix)) if last else 0
+            self.reference_numbers[year] = workflow.last_reference_number(year)
         self.reference_numbers[year] += 1
-        return f"REQ-{year}-{self.reference_numbers[year]:04d}"
+        return workflow.reference(year, self.reference_numbers[year])
 
     def later(self, moment: datetime.datetime, low: float, high: float) -> datetime.datetime:
         """A working-hours moment `low` to `high` days after `moment`; past today ends the history."""
