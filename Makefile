@@ -11,17 +11,39 @@ WRK := /usr/bin/wrk
 # subsetter, and a font for any character the site's own typeface lacks.
 PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-dejavu-core
 
-.PHONY: run test lint format check-deploy browser gettext pdf messages clean bench
+.PHONY: run test lint format check-deploy browser gettext pdf messages clean bench requirements lockfiles audit soak
 
+# Every package, pip included, at the version and with the hashes the compiled files pin
+# (`make requirements`): a package that is not in the file, or whose download differs, stops it.
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements.txt
 	touch $@
 
 $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $@
+
+## requirements: compile requirements.txt and requirements-dev.txt from requirements.in and
+## requirements-dev.in, every transitive dependency pinned with its hashes (pip-tools, in a venv
+## of its own). Run it after changing a .in file and commit all four; versions already pinned are
+## kept: REQUIREMENTS_ARGS=--upgrade (or '--upgrade-package NAME') moves them.
+PIP_TOOLS := .venv-pip-tools
+PIP_COMPILE = $(PIP_TOOLS)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-find-links --no-emit-index-url $(REQUIREMENTS_ARGS)
+requirements: $(PIP_TOOLS)/bin/pip-compile
+	$(PIP_COMPILE) --output-file=requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file=requirements-dev.txt requirements-dev.in
+	$(PYTHON) tests/check_lockfiles.py
+
+$(PIP_TOOLS)/bin/pip-compile:
+	$(PYTHON) -m venv $(PIP_TOOLS)
+	$(PIP_TOOLS)/bin/pip install --quiet pip-tools==7.6.2
+
+## lockfiles: the compiled requirements and package-lock.json agree with what they are compiled
+## from (requirements*.in, package.json); CI runs it before installing anything.
+lockfiles:
+	$(PYTHON) tests/check_lockfiles.py
 
 # The U.S. Web Design System, exactly as package-lock.json pins it; settings.py serves its
 # dist/ as static files, so pages, `check --deploy` and collectstatic need it installed.
@@ -56,6 +78,18 @@ bench: $(VENV)/.runtime node_modules/.installed
 	  else echo "Install wrk and Redis (sudo apt-get install wrk redis-server) for the benchmark."; exit 1; fi; }
 	$(PY) tests/bench_pages.py $(BENCH_ARGS)
 
+## audit: known vulnerabilities in the pinned packages (pip-audit over requirements-dev.txt, npm
+## audit over package-lock.json). Where the vulnerability services cannot be reached it says
+## NOT AUDITED and exits 0; AUDIT_REQUIRE_SERVICE=1 makes that a failure (docs/operations.md).
+audit: $(VENV)/.dev
+	$(PY) tests/audit.py
+
+## soak: five minutes (SOAK_SECONDS) of mixed reads, searches, comments and staff transitions
+## against gunicorn on a throwaway PostgreSQL database; fails on a 5xx, a lost comment or worker
+## memory growth, and writes the figures to docs/operations.md (tests/soak.py).
+soak: $(VENV)/.runtime node_modules/.installed
+	$(PY) tests/soak.py $(SOAK_ARGS)
+
 ## gettext: GNU gettext's msgfmt, which compiles the catalogs (Debian package gettext).
 gettext:
 	@command -v msgfmt >/dev/null || { \
@@ -89,7 +123,7 @@ check-deploy: $(VENV)/.runtime node_modules/.installed
 	  DJANGO_ALLOWED_HOSTS=portal.example.org $(PY) manage.py check --deploy --fail-level WARNING
 
 clean:
-	rm -rf $(VENV) node_modules staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(PIP_TOOLS) node_modules staticfiles .pytest_cache .ruff_cache
 
 ## messages: gather every marked string into locale/<lang>/LC_MESSAGES/django.po (translators fill them).
 messages: $(VENV)/.dev
