@@ -67,6 +67,12 @@ def test_every_feed_parses_as_atom_for_anonymous_readers(client, records, agency
             assert entry.summary, url
 
 
+def test_every_feed_is_sent_in_one_piece(client, records, agency_a, drone):
+    # A WSGI server writes each piece of an answer with its own system call.
+    for url in every_feed_url(records, agency_a, drone):
+        assert len(list(client.get(url))) == 1, url
+
+
 def test_no_feed_shows_a_draft_or_a_staff_username(client, records, agency_a, drone):
     for url in every_feed_url(records, agency_a, drone):
         body = client.get(url).content.decode()
