@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 
+from gunicorn.http import wsgi as _gunicorn_wsgi
+
 
 def _int(name: str, default: int) -> int:
     """A whole number from the environment; a typo stops the server at start, not in production traffic."""
@@ -64,9 +66,22 @@ if os.path.isdir("/dev/shm"):
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 
-# Gunicorn 27 has no setting to drop its `Server` header; it names only "gunicorn", never the
-# version. The reverse proxy does not pass it on (nginx sends its own `Server` and hides the
-# upstream's by default), so residents never see it.
+# No `Server` header: it tells a scanner which server to look up exploits for and tells a
+# resident nothing. Gunicorn 27 has no setting for it: `Response.default_headers` (gunicorn/http/
+# wsgi.py) always writes `Server: gunicorn`. We wrap that method and drop the line, so whatever
+# name or version a later gunicorn writes is dropped too; if the method is ever renamed, the
+# server stops at start (AttributeError) instead of quietly sending the banner again, and
+# tests/test_serving.py reads the raw answer of a real gunicorn started from this file. Set here,
+# in the master before it forks, so every worker inherits it. HTTP/1.1 only: this file enables
+# neither TLS nor HTTP/2, whose answers are written elsewhere (gunicorn/http2/response.py).
+_default_headers = _gunicorn_wsgi.Response.default_headers
+
+
+def _default_headers_without_server(self: _gunicorn_wsgi.Response) -> list[str]:
+    return [line for line in _default_headers(self) if not line.lower().startswith("server:")]
+
+
+_gunicorn_wsgi.Response.default_headers = _default_headers_without_server
 
 # Gunicorn 25+ opens a control socket in $HOME (or $XDG_RUNTIME_DIR) for `gunicornc`. We stop
 # and reload with signals (systemd), and one fixed path per user would be shared by every

@@ -30,6 +30,7 @@ from django.utils.safestring import mark_safe
 
 from ordinances import dashboard, participation, process, roles, workflow
 from ordinances.admin_forms import (
+    DECISIONS,
     ConditionNoteForm,
     ConditionStatusForm,
     NoteForm,
@@ -37,6 +38,7 @@ from ordinances.admin_forms import (
     TransitionForm,
     error_messages,
 )
+from ordinances.documents import AttachmentForm
 from ordinances.models import (
     Agency,
     Attachment,
@@ -53,6 +55,7 @@ from ordinances.models import (
     Technology,
     TechnologyUse,
 )
+from portal import auth
 
 # Links typed without a scheme are taken as https (Django 6's default, and the portal's).
 URL_FIELDS: dict[type[models.Field], dict[str, Any]] = {models.URLField: {"assume_scheme": "https"}}
@@ -258,6 +261,8 @@ class AttachmentInline(admin.TabularInline):
     """Documents filed with a request; the agency adds them while the request is editable."""
 
     model = Attachment
+    # Files are checked by content, and linked to the view that checks who may see them.
+    form = AttachmentForm
     extra = 0
     fields = ("title", "file", "url", "uploaded_at")
     readonly_fields = ("uploaded_at",)
@@ -663,8 +668,10 @@ class RequestAdmin(NotYoursMixin, admin.ModelAdmin):
             messages.error(request, refused.message)
             return HttpResponseRedirect(change_url)
 
+        # A decision asks for the password again unless it was entered lately (portal/auth.py).
+        reauth = request if name in DECISIONS and not auth.password_is_recent(request) else None
         if request.method == "POST":
-            form = TransitionForm(transition, obj, request.POST)
+            form = TransitionForm(transition, obj, request.POST, reauth=reauth)
             if form.is_valid():
                 try:
                     form.run(request.user)
@@ -681,7 +688,7 @@ class RequestAdmin(NotYoursMixin, admin.ModelAdmin):
                     )
                     return HttpResponseRedirect(change_url)
         elif request.method == "GET":
-            form = TransitionForm(transition, obj)
+            form = TransitionForm(transition, obj, reauth=reauth)
         else:
             return HttpResponse(status=405, headers={"Allow": "GET, POST"})
 

@@ -13,12 +13,16 @@ import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
+from django.conf import settings
 from django.contrib.admin import widgets as admin_widgets
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from ordinances import deadlines, workflow
 from ordinances.models import Condition, Deadline, ProcessStep, Request
+from portal import auth
 
 if TYPE_CHECKING:
     from ordinances.roles import AnyUser
@@ -97,6 +101,10 @@ class ConditionForm(forms.Form):
 
 ConditionFormSet = forms.formset_factory(ConditionForm, extra=5, max_num=20, validate_max=True)
 
+# The transitions that record or undo a decision of the deciding body: someone who walks up
+# to a signed-in screen must not be able to record one (portal/auth.py, PORTAL_REAUTH_MINUTES).
+DECISIONS = frozenset({"approve", "approve_with_conditions", "deny", "publish_policy", "revoke"})
+
 
 class TransitionForm(WorkflowErrorsMixin, forms.Form):
     """
@@ -111,11 +119,14 @@ class TransitionForm(WorkflowErrorsMixin, forms.Form):
         data: Any = None,
         *,
         today: datetime.date | None = None,
+        reauth: HttpRequest | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(data, **kwargs)
         self.transition = transition
         self.request_obj = request_obj
+        # The HTTP request whose signed-in person must enter their password again, if any.
+        self.reauth = reauth
         self.conditions: forms.BaseFormSet | None = None
         self.conditions_errors = self.error_class()
         today = today or timezone.localdate()
@@ -124,6 +135,17 @@ class TransitionForm(WorkflowErrorsMixin, forms.Form):
                 self.conditions = ConditionFormSet(data, prefix="conditions")
                 continue
             self.fields[spec.name] = self.field_for(spec)
+        if reauth is not None:
+            self.fields["password"] = forms.CharField(
+                label=_("Your password"),
+                strip=False,
+                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+                help_text=_(
+                    "You have not entered your password for %(minutes)d minutes; enter it to record this decision."
+                )
+                % {"minutes": settings.PORTAL_REAUTH_MINUTES},
+                error_messages={"required": _("Enter your password to record this decision.")},
+            )
         self.explain(today)
 
     @staticmethod
@@ -189,6 +211,12 @@ class TransitionForm(WorkflowErrorsMixin, forms.Form):
 
     # -- validation ---------------------------------------------------------
 
+    def clean_password(self) -> str:
+        password = self.cleaned_data.get("password", "")
+        if self.reauth is not None and not auth.confirm_password(self.reauth, password):
+            raise ValidationError(_("That is not your password."), code="password")
+        return ""
+
     def is_valid(self) -> bool:
         valid = super().is_valid()
         if self.conditions is not None:
@@ -236,7 +264,9 @@ class TransitionForm(WorkflowErrorsMixin, forms.Form):
     def inputs(self) -> dict[str, Any]:
         """The cleaned values as `workflow.perform` takes them; blank values are left out."""
         values: dict[str, Any] = {
-            name: value for name, value in self.cleaned_data.items() if value not in (None, "")
+            name: value
+            for name, value in self.cleaned_data.items()
+            if value not in (None, "") and name != "password"
         }
         if self.conditions is not None:
             values["conditions"] = self.condition_inputs()

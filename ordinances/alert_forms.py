@@ -24,6 +24,9 @@ def resolve(topic: str, target: str) -> dict[str, Any] | None:
     What `target` names for `topic`, as `alerts.subscribe`'s keyword arguments, or None when
     it names nothing the public may follow (an unknown slug, a draft, a list with no filter).
     """
+    if "\x00" in target:
+        # Nothing holds a NUL, and PostgreSQL refuses one in a query (a DataError, so a 500).
+        return None
     if topic == Topic.REQUEST:
         request = Request.objects.public().filter(reference=target).first()
         return {"request": request} if request else None

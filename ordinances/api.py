@@ -1,6 +1,6 @@
 """
 The public, read-only REST API under `/api/v1/` (docs/api.md), its OpenAPI 3.1 schema
-(`/api/schema/`) and its documentation pages (`/api/docs/`, `/api/redoc/`).
+(`/api/schema/`) and its documentation page (`/api/docs/`; `/api/redoc/` leads there).
 
 Nothing here decides anything on its own:
 
@@ -25,14 +25,16 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from csp.decorators import csp_update
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import exceptions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
@@ -596,8 +598,21 @@ v1_patterns = [
 urlpatterns = [
     path("v1/", include((v1_patterns, "api"))),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # The docs under the site's Content-Security-Policy: Swagger UI's start-up script from its own
+    # address (the split view serves it at ?script) rather than inline, the pages' styles from
+    # static/css/api-docs.css (templates/api/), and Swagger UI's icons, which are data: images.
+    path(
+        "docs/",
+        csp_update({"img-src": ["data:"]})(
+            SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/swagger_ui.html")
+        ),
+        name="api-docs",
+    ),
+    # Redoc is retired: its bundle writes <style> elements as it loads and cannot be given a
+    # nonce from outside it, so it cannot run under a policy without 'unsafe-inline'. Its address
+    # leads to Swagger UI, which documents the same schema. Not permanent, so a browser that
+    # followed it once would find Redoc again if it came back.
+    path("redoc/", RedirectView.as_view(pattern_name="api-docs", permanent=False), name="api-redoc"),
 ]
 
 

@@ -12,6 +12,9 @@ class OrdinancesConfig(AppConfig):
     def ready(self) -> None:
         from ordinances import page_cache
         from ordinances.roles import ensure_groups
+        from portal import auth
 
         post_migrate.connect(ensure_groups, sender=self)
         page_cache.connect()
+        # Sign-in stamps the session: the idle and total limits and re-authentication count from it.
+        auth.connect()

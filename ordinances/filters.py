@@ -36,12 +36,16 @@ from ordinances.models import (
     Violation,
 )
 
+# The longest text a list's search box takes, as the site search's (ordinances/search.py):
+# longer is refused with a 400. SQLite refuses a LIKE pattern past 50,000 bytes with an error.
+SEARCH_MAX = 200
+
 
 class SearchFilter(django_filters.CharFilter):
     """Case-insensitive search over several text fields."""
 
     def __init__(self, *, fields: tuple[str, ...], **kwargs):
-        super().__init__(label=_("Search"), **kwargs)
+        super().__init__(label=_("Search"), max_length=SEARCH_MAX, **kwargs)
         self.search_fields = fields
 
     def filter(self, qs: QuerySet, value: str) -> QuerySet:

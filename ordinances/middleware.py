@@ -74,10 +74,17 @@ class OpenDataCorsMiddleware:
 # ---------------------------------------------------------------------------
 
 
+# The site's Content-Security-Policy (settings.CONTENT_SECURITY_POLICY) with any site allowed
+# to frame the answer; every other directive stays as strict.
+FRAMEABLE_CSP = {"frame-ancestors": ["*"]}
+
+
 def allow_framing(response: HttpResponseBase) -> HttpResponseBase:
     """Let any site show `response` in a frame: no `X-Frame-Options`, CSP `frame-ancestors *`."""
     response.xframe_options_exempt = True  # type: ignore[attr-defined]
-    response["Content-Security-Policy"] = "frame-ancestors *"
+    # What django-csp's `csp_replace` decorator sets, on the answer itself, so that a 304 made
+    # before the view runs and a page replayed from the page cache (pickled with it) keep it.
+    response._csp_replace = FRAMEABLE_CSP  # type: ignore[attr-defined]
     return response
 
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ordinances import deadlines, roles
+from ordinances import deadlines, roles, uploads
 
 if TYPE_CHECKING:
     from ordinances.roles import AnyUser
@@ -1085,9 +1085,22 @@ class Attachment(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def clean(self) -> None:
+        super().clean()
+        # A new upload is checked by its content before it is stored (ordinances/uploads.py);
+        # a file already on record was checked when it came in.
+        if self.file and not self.file._committed:
+            try:
+                uploads.validate_upload(self.file)
+            except ValidationError as exc:
+                raise ValidationError({"file": exc.error_list}) from exc
+
     @property
     def href(self) -> str:
-        return self.file.url if self.file else self.url
+        """Where the document is read: an upload through the view that checks who may see it."""
+        if self.file and self.pk:
+            return reverse("document", args=[self.pk, self.file.name.rsplit("/", 1)[-1]])
+        return self.url
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -1211,10 +1224,12 @@ class OrdinanceChange(AppendOnlyModel):
     """
     One change to an ordinance's process (rules, exceptions, steps, deadlines), kept as the
     public change history. `changes` lists {"path", "old", "new"} with values as stored
-    (codes and numbers), from `ordinances.process.diff`. Append-only.
+    (codes and numbers), from `ordinances.process.diff`. Append-only, by the application
+    and by database triggers (migrations 0015 and 0016).
     """
 
-    ordinance = models.ForeignKey(Ordinance, on_delete=models.CASCADE, related_name="changes")
+    # PROTECT: a cascade would erase the history, which the database refuses anyway.
+    ordinance = models.ForeignKey(Ordinance, on_delete=models.PROTECT, related_name="changes")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     actor_name = models.CharField(max_length=150, blank=True)
     actor_role = models.CharField(max_length=30, blank=True)

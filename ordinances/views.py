@@ -52,6 +52,7 @@ from ordinances.models import (
     Violation,
     rule_in_force_subquery,
 )
+from portal import outage
 
 RECENT = 10
 
@@ -351,7 +352,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError:
-        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
+        unavailable = JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
+        unavailable["Retry-After"] = str(outage.RETRY_AFTER_SECONDS)
+        return unavailable
     return JsonResponse({"status": "ok", "database": "ok"})
 
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -431,6 +431,23 @@ REASON_REQUIRED = "Give a reason; it becomes part of the public record."
 REQUIRED = "This is required."
 NOT_EDITABLE = "{reference} is {state}; the agency can change it only as a draft or when returned."
 FUTURE_DATE = "This date is in the future."
+NUL_CHARACTER = "This text holds a character that cannot be stored (NUL)."
+
+
+def refuse_nul(values: dict[str, Any]) -> None:
+    """
+    Refuse text holding a NUL character with a ValidationError on its field: PostgreSQL
+    refuses one with a DataError (a 500), SQLite would store it. The forms refuse it first;
+    this keeps every other caller of the workflow to the same rule.
+    """
+    errors = {
+        name: NUL_CHARACTER
+        for name, value in values.items()
+        if (isinstance(value, str) and "\x00" in value)
+        or (isinstance(value, list | tuple) and any("\x00" in getattr(item, "text", "") for item in value))
+    }
+    if errors:
+        raise ValidationError(errors)
 
 
 class TransitionRefused(Exception):
@@ -685,6 +702,7 @@ def perform(
     unknown = set(inputs) - transition.input_names
     if unknown:
         raise ValidationError({key: f"“{transition.label}” takes no {key}." for key in sorted(unknown)})
+    refuse_nul(inputs)
     for spec in transition.inputs:
         value = inputs.get(spec.name)
         if spec.required and (value is None or (isinstance(value, str) and not value.strip())):
@@ -1263,30 +1281,43 @@ def _next_reference(year: int) -> str:
     return reference(year, last_reference_number(year) + 1)
 
 
+# The first key of the advisory lock on a year's reference numbers (the year is the second):
+# a fixed number no other lock of the portal uses ("REQ#" in ASCII).
+REFERENCE_LOCK = 0x52455123
+
+
+def _lock_references(year: int) -> None:
+    """
+    Hold the numbering of `year`'s requests until the transaction ends, so that reading the
+    last number and inserting the next one cannot interleave with another writer's: the
+    second waits here, then reads the number the first committed. PostgreSQL: a
+    transaction-level advisory lock, released by the commit or rollback. SQLite: nothing to
+    take, since every transaction there begins by taking the database's single write lock
+    (settings: transaction_mode IMMEDIATE), which already puts writers in a queue.
+    """
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [REFERENCE_LOCK, year])
+
+
 def create_draft(*, by: Actor, now: datetime.datetime | None = None, **fields: Any) -> Request:
     """A liaison starts a request for their own agency. Drafts are not public."""
     now = now or timezone.now()
     request = Request(created_at=now, **fields)
     if by is None or not roles.is_liaison_for(by, request.agency) or not isinstance(by, User):
         raise TransitionRefused("Only a liaison of the agency can start a request for it.", code="permission")
+    refuse_nul(fields)
     # Assigned only now: an AnonymousUser cannot be assigned to a foreign key.
     request.created_by = by
     request.full_clean(exclude=["reference", "created_by"])
-    for attempt in range(5):
-        request.reference = _next_reference(timezone.localdate(now).year)
-        try:
-            with transaction.atomic():
-                request.save(force_insert=True)
-                _record(
-                    request, by=by, role=Role.LIAISON, action=A.CREATE, from_status="", public=False, now=now
-                )
-            return request
-        except IntegrityError:
-            # Someone took this reference between our read and our insert; try the next.
-            request.pk = None
-            if attempt == 4:
-                raise
-    raise AssertionError("unreachable")
+    year = timezone.localdate(now).year
+    with transaction.atomic():
+        _lock_references(year)
+        request.reference = _next_reference(year)
+        request.save(force_insert=True)
+        _record(request, by=by, role=Role.LIAISON, action=A.CREATE, from_status="", public=False, now=now)
+    return request
 
 
 def agency_may_edit(request: Request, user: Actor) -> bool:
@@ -1310,6 +1341,7 @@ def update_draft(request: Request, *, by: Actor, fields: dict[str, Any], note: s
     unknown = set(fields) - set(Request.AGENCY_FIELDS)
     if unknown:
         raise ValidationError({name: "This field is not the agency's to change." for name in unknown})
+    refuse_nul({**fields, "note": note})
     with transaction.atomic():
         locked = _locked_for_agency(request, by)
         changed = [name for name, value in fields.items() if getattr(locked, name) != value]
@@ -1347,6 +1379,10 @@ def add_note(request: Request, *, by: Actor, note: str, public: bool = False) ->
         raise TransitionRefused(NOT_PERMITTED.format(action="add a note to"), code="permission")
     with transaction.atomic():
         locked = _locked(request)
+        # A draft is the agency's alone until it is submitted (Request.objects.in_workspace_of):
+        # a note written on it now would surface on the record once it is.
+        if locked.status == S.DRAFT:
+            raise TransitionRefused(NOT_PERMITTED.format(action="add a note to"), code="permission")
         return _record(
             locked,
             by=by,

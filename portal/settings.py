@@ -11,6 +11,7 @@ https://docs.djangoproject.com/en/5.2/ref/settings/
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 from pathlib import Path
@@ -79,11 +80,19 @@ INSTALLED_APPS = [
     "drf_spectacular",
     # Swagger UI and Redoc for /api/docs/ as our own static files, never from a CDN.
     "drf_spectacular_sidecar",
+    # The Content-Security-Policy (CONTENT_SECURITY_POLICY below); the app checks its settings.
+    "csp",
+    # Failed sign-ins counted and locked out (portal/auth.py; settings AXES_* below).
+    "axes",
     "ordinances",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every answer, static files and answers
+    # replayed from the page cache included (CONTENT_SECURITY_POLICY, PERMISSIONS_POLICY below).
+    "csp.middleware.CSPMiddleware",
+    "portal.headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Any origin may read /api/ and /data.json (GET, HEAD); see ordinances/middleware.py.
     "ordinances.middleware.OpenDataCorsMiddleware",
@@ -95,6 +104,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # 400 for a NUL byte or an impossible date part anywhere under /admin/ (portal/admin_guard.py).
+    "portal.admin_guard.AdminHostileInputMiddleware",
     # Whole public pages for anonymous readers, dropped when the record changes
     # (ordinances/page_cache.py); after locale (the key holds the language) and auth.
     "ordinances.page_cache.PublicPageCacheMiddleware",
@@ -102,6 +113,12 @@ MIDDLEWARE = [
     "ordinances.middleware.PublicLastModifiedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Signed-in sessions end after PORTAL_SESSION_IDLE_MINUTES idle or PORTAL_SESSION_MAX_HOURS
+    # in all (portal/auth.py); after auth, and it never opens an anonymous reader's session.
+    "portal.auth.SessionTimeoutMiddleware",
+    # Turns a lockout into the lockout page (portal/auth.py). django-axes requires it to be
+    # the last middleware: keep it last.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -183,14 +200,60 @@ if DATABASE_REPLICA_URL:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Staff passwords of at least 12 characters; a deployment may ask for more (OWASP ASVS 5.0
+# recommends 15), never less.
+PORTAL_PASSWORD_MIN_LENGTH = envint("PORTAL_PASSWORD_MIN_LENGTH", 12)
+if PORTAL_PASSWORD_MIN_LENGTH < 12:
+    raise ImproperlyConfigured(
+        f"PORTAL_PASSWORD_MIN_LENGTH must be 12 or more; got {PORTAL_PASSWORD_MIN_LENGTH}"
+    )
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    # Every account is a staff account (the public has none), so one length for all.
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PORTAL_PASSWORD_MIN_LENGTH},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 LOGIN_URL = "admin:login"
+
+# django-axes first: it refuses a locked-out sign-in before the password is hashed at all.
+# https://django-axes.readthedocs.io/en/latest/2_installation.html
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# After AXES_FAILURE_LIMIT wrong passwords in a row, sign-in is refused for AXES_COOLOFF_TIME.
+# Locked by the pair (login name, address): locking by login name alone would let anyone lock
+# a colleague out from everywhere by typing wrong passwords under their name, and locking by
+# address alone would lock out every colleague behind the city's shared NAT. An attacker
+# spreading guesses over many addresses is slowed by the password rules, not by this.
+AXES_ENABLED = envbool("PORTAL_LOGIN_LOCKOUT", True)
+AXES_FAILURE_LIMIT = envint("PORTAL_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=envint("PORTAL_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The client's address as the API's throttle reads it (DJANGO_NUM_PROXIES): behind the proxy,
+# REMOTE_ADDR is the proxy's and would put every client in one lockout.
+AXES_CLIENT_IP_CALLABLE = "portal.auth.client_ip"
+# The lockout page in the site's frame, 429 with Retry-After (portal/auth.py).
+AXES_LOCKOUT_CALLABLE = "portal.auth.lockout_response"
+# Failed sign-ins go to the log with the address, not the login name (half a credential).
+AXES_SENSITIVE_PARAMETERS = ["username"]
+
+# A signed-in session ends after this many idle minutes, and after this many hours in all
+# however busy (portal/auth.py). The cookie lives as long as the idle limit.
+PORTAL_SESSION_IDLE_MINUTES = envint("PORTAL_SESSION_IDLE_MINUTES", 30)
+PORTAL_SESSION_MAX_HOURS = envint("PORTAL_SESSION_MAX_HOURS", 12)
+if PORTAL_SESSION_IDLE_MINUTES < 1 or PORTAL_SESSION_MAX_HOURS < 1:
+    raise ImproperlyConfigured("PORTAL_SESSION_IDLE_MINUTES and PORTAL_SESSION_MAX_HOURS must be 1 or more.")
+SESSION_COOKIE_AGE = PORTAL_SESSION_IDLE_MINUTES * 60
+# Recording a decision asks for the password again unless it was entered this recently.
+PORTAL_REAUTH_MINUTES = envint("PORTAL_REAUTH_MINUTES", 15)
 
 # https://docs.djangoproject.com/en/5.2/topics/i18n/
 # English at the root; Spanish, Somali and Hmong under /es/, /so/, /hmn/: the languages the
@@ -228,6 +291,16 @@ STATICFILES_DIRS = [
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("PORTAL_MEDIA_ROOT", BASE_DIR / "media"))
+# Documents filed with requests (ordinances/uploads.py, documents.py): at most this many MB
+# each, checked by content; served only by the document view, never from MEDIA_URL.
+PORTAL_UPLOAD_MAX_MB = envint("PORTAL_UPLOAD_MAX_MB", 20)
+# Uploads above 2.5 MB stream to a temporary file, not memory; a form with files may carry
+# a few, not hundreds. The proxy's body limit (docs/deployment.md) stops larger posts first.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
+# Readable by the app's own user (and its group, for a proxy serving X-Accel-Redirect), no one else.
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -389,6 +462,57 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# Content-Security-Policy (django-csp, https://django-csp.readthedocs.io/): everything from our
+# own origin, nothing inline (no 'unsafe-inline', no 'unsafe-eval': scripts and styles live in
+# static/), no plugins, no <base>, forms post only to us, and no framing (as X-Frame-Options:
+# DENY says to older browsers). No nonces: public pages are kept whole by the page cache
+# (ordinances/page_cache.py) and replayed to every reader, so a nonce would be shared.
+# Views that differ say so with django-csp's decorators: the embeddable widgets allow any
+# frame-ancestors (ordinances/middleware.py), the API docs load Swagger UI's images (ordinances/api.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Permissions-Policy (portal/headers.py): browser features no page uses, refused to the page and
+# to anything it frames. Only features Chromium recognizes (an unknown one is a console error).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "local-fonts",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "otp-credentials",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
+
 # The production profile. https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
 if not DEBUG:
     SECURE_SSL_REDIRECT = envbool("DJANGO_SECURE_SSL_REDIRECT", True)
@@ -404,4 +528,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    # Failed sign-ins and lockouts are WARNINGs; its INFO chatter (each success) stays out.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

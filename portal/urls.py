@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import URLPattern, URLResolver, include, path
@@ -10,6 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.i18n import set_language
 
 from ordinances.catalog import data_catalog
+from ordinances.documents import document
 from ordinances.sitemaps import SITEMAPS, robots_txt
 from portal import bench
 
@@ -19,6 +19,8 @@ admin.site.index_title = "Requests, ordinances and the inventory"
 
 # Refusals are pages in the site's style with the reason (portal/errors.py).
 handler403 = "portal.errors.permission_denied"
+# A database outage is a 503 with Retry-After, not a 500 (portal/outage.py).
+handler500 = "portal.outage.server_error"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
@@ -34,11 +36,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/", include("ordinances.api")),
     # Every dataset the portal publishes, as a DCAT-US 1.1 catalog (ordinances/catalog.py).
     path("data.json", data_catalog, name="data_catalog"),
+    # Documents filed with requests, to whoever may see the request, always as a download
+    # (ordinances/documents.py); nothing serves MEDIA_ROOT directly, in development either.
+    path("documents/<int:pk>/<str:filename>", document, name="document"),
 ]
 # The public portal in each language: English at the root, the others under /es/, /so/, /hmn/.
 urlpatterns += i18n_patterns(path("", include("ordinances.urls")), prefix_default_language=False)
 if settings.PORTAL_BENCHMARK:
     # The floor every page is measured against (portal/bench.py, tests/bench_pages.py).
     urlpatterns += [path("bench/floor/", bench.floor, name="bench_floor")]
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

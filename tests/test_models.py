@@ -12,6 +12,7 @@ import datetime
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import DatabaseError, connection, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from ordinances import roles, workflow
@@ -287,6 +288,33 @@ def test_the_application_refuses_to_change_or_delete_an_ordinances_change_histor
     with pytest.raises(TypeError, match="append-only"):
         OrdinanceChange.objects.all().delete()
     assert OrdinanceChange.objects.get().via == "admin"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["UPDATE ordinances_ordinancechange SET via = 'file'", "DELETE FROM ordinances_ordinancechange"],
+    ids=["update", "delete"],
+)
+def test_the_database_refuses_to_change_or_delete_an_ordinances_change_history(sql, ordinance):
+    OrdinanceChange.objects.create(ordinance=ordinance, via="admin", changes=[])
+
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
+
+    assert OrdinanceChange.objects.get().via == "admin"
+
+
+def test_an_ordinance_with_a_change_history_cannot_be_deleted(ordinance):
+    OrdinanceChange.objects.create(ordinance=ordinance, via="admin", changes=[])
+
+    with pytest.raises(ProtectedError), transaction.atomic():
+        ordinance.delete()
+
+    assert OrdinanceChange.objects.filter(ordinance=ordinance).exists()
 
 
 def test_the_awaiting_index_covers_exactly_the_states_awaiting_a_decision():

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import runpy
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +17,8 @@ from django.test import Client, RequestFactory
 
 from portal import bench
 
-CONFIG = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
+BASE_DIR = Path(__file__).resolve().parent.parent
+CONFIG = BASE_DIR / "gunicorn.conf.py"
 
 
 def gunicorn_config(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, Any]:
@@ -62,3 +69,73 @@ def test_the_floor_view_answers_ok_and_does_nothing_else():
 @pytest.mark.django_db
 def test_the_floor_is_not_routed_unless_the_benchmark_turns_it_on():
     assert Client().get("/bench/floor/").status_code == 404
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def raw_head(port: int, path: str) -> bytes:
+    """The status line and headers exactly as the server wrote them."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = connection.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    return answer.split(b"\r\n\r\n", 1)[0]
+
+
+@pytest.fixture(scope="module")
+def gunicorn_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """A real gunicorn started from gunicorn.conf.py, one worker, on a free loopback port."""
+    port = free_loopback_port()
+    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    env = {
+        **os.environ,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "1",
+        "DJANGO_DEBUG": "1",
+        "PYTHONPATH": str(BASE_DIR),
+    }
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [gunicorn, "--config", str(CONFIG)], cwd=BASE_DIR, env=env, stdout=sink, stderr=sink
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
+            try:
+                raw_head(port, "/robots.txt")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"gunicorn did not answer within 30 s:\n{log.read_text()}")
+                time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_gunicorn_started_from_its_config_sends_no_server_banner(gunicorn_port):
+    head = raw_head(gunicorn_port, "/robots.txt")
+    assert head.startswith(b"HTTP/1.1 200 ")
+    names = [line.split(b":", 1)[0].strip().lower() for line in head.split(b"\r\n")[1:]]
+    assert b"date" in names  # the headers gunicorn itself writes are still there
+    assert b"server" not in names
+    assert b"gunicorn" not in head.lower()
+
+
+def test_gunicorn_passes_the_portal_security_headers_through(gunicorn_port):
+    lines = raw_head(gunicorn_port, "/robots.txt").decode().lower().split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert "camera=()" in headers["permissions-policy"]
