@@ -57,11 +57,14 @@ def report_tally(request) -> Iterator[None]:
         f"hostile input: {TALLY.requests} requests, {len(TALLY.payloads)} distinct payloads, "
         f"{TALLY.server_errors} answered 5xx"
     )
-    if reporter is not None:
-        reporter.write_line("")
-        reporter.write_line(line)
-    else:  # pragma: no cover - run without the terminal plugin
-        print(line)
+    # Output of a fixture's teardown is captured like a test's; the figure must reach the log.
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        if reporter is not None:
+            reporter.write_line("")
+            reporter.write_line(line)
+        else:  # pragma: no cover - run without the terminal plugin
+            print(line)
 
 
 @pytest.fixture(autouse=True)
