@@ -54,20 +54,16 @@ def _formfield(field: models.Field, **kwargs: Any) -> forms.Field | None:
 
 
 class AttachmentForm(forms.ModelForm):
-    """A document filed with a request (the admin's inline); the file is checked by content."""
+    """
+    A document filed with a request (the admin's inline). The file is checked by content in
+    `Attachment.clean`, which the form runs, so every way in meets the same check, once.
+    """
 
     class Meta:
         model = Attachment
         formfield_callback = _formfield
         fields = ("title", "file", "url")
         widgets = {"file": DocumentInput(attrs={"accept": ",".join(uploads.ALLOWED_EXTENSIONS)})}
-
-    def clean_file(self) -> Any:
-        upload = self.cleaned_data.get("file")
-        # An UploadedFile is new in this post; a FieldFile is the document already on file.
-        if upload and not hasattr(upload, "instance"):
-            uploads.validate_upload(upload)
-        return upload
 
 
 def _served_kind(attachment: Attachment) -> uploads.Kind | None:
