@@ -83,7 +83,8 @@ def allow_framing(response: HttpResponseBase) -> HttpResponseBase:
     """Let any site show `response` in a frame: no `X-Frame-Options`, CSP `frame-ancestors *`."""
     response.xframe_options_exempt = True  # type: ignore[attr-defined]
     # What django-csp's `csp_replace` decorator sets, on the answer itself, so that a 304 made
-    # before the view runs and a page replayed from the page cache (pickled with it) keep it.
+    # before the view runs and a page replayed from the page cache (which carries it:
+    # `page_cache.CARRIED_ATTRIBUTES`) keep it.
     response._csp_replace = FRAMEABLE_CSP  # type: ignore[attr-defined]
     return response
 

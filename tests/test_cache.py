@@ -7,6 +7,7 @@ import socket
 
 import pytest
 
+from ordinances import page_cache
 from portal.cache import RedisCache
 
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -41,3 +42,25 @@ def test_the_cache_reuses_one_client_for_reads_and_writes_to_one_server(redis_ca
     assert redis_cache._cache.get_client(write=True) is client
     redis_cache.set("k", 1, 30)
     assert redis_cache._cache.get_client() is client
+
+
+def test_a_kept_page_comes_back_from_redis_as_it_went_in(redis_cache):
+    answer = page_cache.Answer(
+        made_in=7,
+        expires=1.0,
+        status=200,
+        content=b"<p>page</p>",
+        headers=(("Content-Type", "text/html; charset=utf-8"),),
+        attributes=(("_csp_replace", {"frame-ancestors": ["*"]}),),
+    )
+    redis_cache.set("page", answer, 30)
+    back = redis_cache.get("page")
+    assert isinstance(back, page_cache.Answer)
+    assert back == answer
+
+
+def test_a_generation_begun_at_random_counts_up_in_redis(redis_cache):
+    start = page_cache._new_generation()
+    redis_cache.add("generation", start, timeout=None)
+    redis_cache.incr("generation")
+    assert redis_cache.get("generation") == start + 1

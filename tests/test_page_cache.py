@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime
+from unittest import mock
 
 import pytest
+from django.core.cache import cache
 from django.db import connection, transaction
+from django.http import StreamingHttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -189,3 +192,108 @@ def test_the_alert_form_on_public_pages_posts_without_a_csrf_token(hearing_held)
         {"topic": "request", "target": hearing_held.reference, "email": "resident@example.org"},
     )
     assert response.status_code == 302
+
+
+def agencies_csv() -> str:
+    return reverse("ordinances:download", kwargs={"dataset": "agencies", "fmt": "csv"})
+
+
+def test_a_process_never_serves_its_own_copy_once_another_process_changed_the_record(client, hearing_held):
+    url = hearing_held.get_absolute_url()
+    client.get(url)
+    # What another worker's committed change does: the shared generation moves on, and this
+    # process's copy of the page stays where it is.
+    cache.incr(page_cache.GENERATION_KEY)
+    again, _ = queries_for(client, url)
+    assert again > 0
+
+
+def test_no_copy_made_before_the_shared_cache_was_emptied_is_served_after(client, hearing_held):
+    url = hearing_held.get_absolute_url()
+    client.get(url)
+    cache.clear()  # Redis restarted
+    page_cache.generation()  # and another process has begun the generations again
+    again, _ = queries_for(client, url)
+    assert again > 0
+
+
+def test_a_process_serves_its_own_copy_without_reading_the_page_from_the_shared_cache(client, hearing_held):
+    url = hearing_held.get_absolute_url()
+    fresh = client.get(url).content
+    with mock.patch.object(cache, "get_many", side_effect=AssertionError("the page was read")):
+        count, cached = queries_for(client, url)
+    assert count == 0
+    assert cached.encode() == fresh
+
+
+def test_a_page_kept_by_another_process_is_served_from_the_shared_cache(client, hearing_held):
+    url = hearing_held.get_absolute_url()
+    fresh = client.get(url).content
+    page_cache.recent.clear()  # as in a worker that never built the page
+    count, cached = queries_for(client, url)
+    assert count == 0
+    assert cached.encode() == fresh
+
+
+def test_a_cached_json_answer_has_the_etag_it_has_without_the_cache_and_answers_304_to_it(
+    client, hearing_held, settings
+):
+    url = reverse("api:request-detail", args=[hearing_held.reference])
+    settings.PORTAL_PAGE_CACHE_SECONDS = 0
+    uncached = client.get(url)
+    settings.PORTAL_PAGE_CACHE_SECONDS = 300
+    client.get(url)
+    cached = client.get(url)
+    assert cached["ETag"] == uncached["ETag"]
+    assert cached.content == uncached.content
+    assert client.get(url, headers={"if-none-match": uncached["ETag"]}).status_code == 304
+
+
+def test_a_small_streamed_download_is_kept_and_replayed_whole(client, hearing_held):
+    fresh = client.get(agencies_csv())
+    assert fresh.streaming
+    body = b"".join(fresh.streaming_content)
+    count, cached = queries_for(client, agencies_csv())
+    assert count == 0
+    assert cached.encode() == body
+
+
+def test_a_streamed_download_past_the_limit_is_not_kept(client, hearing_held, monkeypatch):
+    monkeypatch.setattr(page_cache, "MAX_STREAMED_BYTES", 10)
+    b"".join(client.get(agencies_csv()).streaming_content)
+    again = client.get(agencies_csv())
+    assert again.streaming
+
+
+def test_a_download_the_reader_stopped_early_is_not_kept(db):
+    made_in = page_cache.generation()
+    response = StreamingHttpResponse(iter([b"first,", b"second"]), content_type="text/csv")
+    sent = page_cache._kept_once_sent(iter([b"first,", b"second"]), response, "portal:page:test", made_in)
+    assert next(sent) == b"first,"
+    # The reader hung up: the server closes the stream, as WSGI servers do.
+    sent.close()
+    assert page_cache.lookup("portal:page:test") == (made_in, None)
+
+
+def answer(size: int) -> page_cache.Answer:
+    return page_cache.Answer(
+        made_in=1, expires=0.0, status=200, content=b"x" * size, headers=(), attributes=()
+    )
+
+
+def test_a_process_keeps_its_recent_answers_within_its_bound_dropping_the_least_used():
+    recent = page_cache.RecentAnswers(max_bytes=800)
+    for name in "abcd":
+        recent.put(name, answer(100))
+    recent.get("a")
+    for name in "efghi":
+        recent.put(name, answer(100))
+    assert recent.size() <= 800
+    assert recent.get("a") is not None
+    assert recent.get("b") is None
+
+
+def test_a_process_does_not_keep_an_answer_too_large_for_its_share():
+    recent = page_cache.RecentAnswers(max_bytes=800)
+    recent.put("big", answer(101))
+    assert recent.get("big") is None
