@@ -9,6 +9,7 @@ address (the list views drop empty parameters).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +19,13 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Case, Model, Q, QuerySet, Value, When
+from django.forms.renderers import DjangoTemplates
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.functional import Promise
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from ordinances.models import (
@@ -199,6 +203,84 @@ class RecordChoiceField(django_filters.fields.ModelChoiceField):
         return value
 
 
+def _attrs_html(attrs: dict[str, Any]) -> SafeString:
+    """A widget's attributes as Django's `attrs.html` writes them: `True` bare, `False` left out."""
+    return format_html_join(
+        "",
+        " {}{}",
+        (
+            (name, "" if value is True else format_html('="{}"', value))
+            for name, value in attrs.items()
+            if value is not False
+        ),
+    )
+
+
+def select_html(widget: dict[str, Any]) -> SafeString:
+    """
+    A `<select>` from its widget context, the HTML of Django's `select.html` and
+    `select_option.html`, which render one template per option: on a list page, the
+    filter form's options cost more than its rows.
+    """
+    parts: list[str] = [format_html('<select name="{}"{}>', widget["name"], _attrs_html(widget["attrs"]))]
+    for group_name, options, _index in widget["optgroups"]:
+        if group_name:
+            parts.append(format_html('\n  <optgroup label="{}">', group_name))
+        for option in options:
+            parts.append(
+                format_html(
+                    '\n  <option value="{}"{}>{}</option>',
+                    str(option["value"]),
+                    _attrs_html(option["attrs"]),
+                    option["label"],
+                )
+            )
+        if group_name:
+            parts.append("\n  </optgroup>")
+    parts.append("\n</select>")
+    return mark_safe("".join(parts))
+
+
+class FilterFormRenderer(DjangoTemplates):
+    """The form renderer of the public lists' filter forms: selects by `select_html`."""
+
+    SELECT = forms.Select.template_name
+
+    def render(self, template_name: str, context: dict[str, Any], request: Any = None) -> str:
+        widget = context.get("widget")
+        if template_name == self.SELECT and widget is not None and self._stock_options(widget):
+            return select_html(widget)
+        return super().render(template_name, context, request)
+
+    @staticmethod
+    def _stock_options(widget: dict[str, Any]) -> bool:
+        return all(
+            option["template_name"] == forms.Select.option_template_name
+            for _name, options, _index in widget["optgroups"]
+            for option in options
+        )
+
+
+FILTER_FORM_RENDERER = FilterFormRenderer()
+
+
+@functools.lru_cache(maxsize=16)
+def _announcements(language: str | None) -> SafeString:
+    """
+    The combobox's words for each count of suggestions, 0 to SUGGESTIONS, as its
+    `data-results-N` attributes (one each, so each language keeps its own plural forms).
+    They depend on the language alone: worked out once per language, not on every list page.
+    """
+    return format_html_join(
+        "",
+        ' data-results-{}="{}"',
+        (
+            (n, ngettext("%(counter)s result", "%(counter)s results", n) % {"counter": n})
+            for n in range(SUGGESTIONS + 1)
+        ),
+    )
+
+
 class RecordWidget(forms.Widget):
     """
     The plain `<select>` while the table holds at most `PORTAL_SELECT_LIMIT` rows; past
@@ -280,7 +362,7 @@ class RecordWidget(forms.Widget):
                 "status_id": f"{widget_id}-status",
                 "label": self.choices.field.label,
                 "source": reverse(self.kind.choices_url),
-                "counts": range(SUGGESTIONS + 1),
+                "announcements": _announcements(get_language()),
             }
         )
         return context

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import functools
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -19,15 +21,51 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from ordinances import deadlines, roles, uploads
 
 if TYPE_CHECKING:
     from ordinances.roles import AnyUser
+
+
+# A key that needs no quoting in a path.
+_PLAIN_KEY = re.compile(r"[-A-Za-z0-9_]+\Z")
+
+
+@functools.lru_cache(maxsize=128)
+def _around_key(name: str, sample: str, language: str | None, prefix: str, urlconf: str) -> tuple[str, str]:
+    before, _sample, after = reverse(name, args=[sample]).rpartition(sample)
+    return before, after
+
+
+def record_url(name: str, key: str, sample: str) -> str:
+    """
+    `reverse(name, args=[key])`, reversed once per language for `sample` (a key the URL
+    pattern accepts) and the record's own key put in its place: a list links to a hundred
+    records, and reversing each link cost more than the rest of its row.
+    """
+    if not _PLAIN_KEY.match(key):
+        return reverse(name, args=[key])
+    urlconf = get_urlconf() or settings.ROOT_URLCONF
+    before, after = _around_key(name, sample, get_language(), get_script_prefix(), urlconf)
+    return before + key + after
+
+
+def choice_label(choices: type[models.Choices], value: object) -> str:
+    """
+    The label of `value` among `choices` (the value itself if it has none): what Django's
+    `get_FOO_display` answers, without translating and hashing every label to find one.
+    The list pages show two or three labels a row, so the models whose labels they show
+    define their `get_FOO_display` with it (django-stubs declares them first: no-redef).
+    """
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)
 
 
 class Category(models.TextChoices):
@@ -141,7 +179,7 @@ class Ordinance(models.Model):
         return f"{self.file_number} {self.title}"
 
     def get_absolute_url(self) -> str:
-        return reverse("ordinances:ordinance_detail", args=[self.slug])
+        return record_url("ordinances:ordinance_detail", self.slug, "slug")
 
     @property
     def has_vote(self) -> bool:
@@ -208,6 +246,10 @@ class CategoryRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ordinance.file_number}: {self.get_category_display()} {self.get_rule_display()}"
+
+    # Each row of a status board shows its rule's label (see `choice_label`).
+    def get_rule_display(self) -> str:  # type: ignore[no-redef]
+        return choice_label(self.Rule, self.rule)
 
     def covers(self, category: str) -> bool:
         return self.category in (category, EVERY_OTHER_CATEGORY)
@@ -298,6 +340,12 @@ class ProcessStep(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()}{f' ({self.body})' if self.body else ''}"
 
+    def get_kind_display(self) -> str:  # type: ignore[no-redef]
+        return choice_label(self.Kind, self.kind)
+
+    def get_majority_display(self) -> str:  # type: ignore[no-redef]
+        return choice_label(self.Majority, self.majority)
+
     def clean(self) -> None:
         errors: dict[str, str] = {}
         if self.kind == self.Kind.VOTE:
@@ -384,6 +432,9 @@ class Deadline(models.Model):
     def __str__(self) -> str:
         return self.get_kind_display()
 
+    def get_kind_display(self) -> str:  # type: ignore[no-redef]
+        return choice_label(self.Kind, self.kind)
+
     def clean(self) -> None:
         errors: dict[str, str] = {}
         if self.counted_from == self.Anchor.FIXED_DAY:
@@ -448,7 +499,10 @@ class Agency(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("ordinances:agency_detail", args=[self.slug])
+        return record_url("ordinances:agency_detail", self.slug, "slug")
+
+    def get_kind_display(self) -> str:  # type: ignore[no-redef]
+        return choice_label(self.Kind, self.kind)
 
 
 class Technology(models.Model):
@@ -474,7 +528,10 @@ class Technology(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("ordinances:technology_detail", args=[self.slug])
+        return record_url("ordinances:technology_detail", self.slug, "slug")
+
+    def get_category_display(self) -> str:  # type: ignore[no-redef]
+        return choice_label(Category, self.category)
 
     @property
     def governing_rule_label(self) -> str:
@@ -833,7 +890,13 @@ class Request(models.Model):
         return f"{self.reference} {self.title}"
 
     def get_absolute_url(self) -> str:
-        return reverse("ordinances:request_detail", args=[self.reference])
+        return record_url("ordinances:request_detail", self.reference, "REQ-0000-0000")
+
+    def get_status_display(self) -> str:  # type: ignore[no-redef]
+        return choice_label(self.Status, self.status)
+
+    def get_kind_display(self) -> str:  # type: ignore[no-redef]
+        return choice_label(self.Kind, self.kind)
 
     def clean(self) -> None:
         """The request must be coherent with the law it names and the record it builds on."""
@@ -1015,6 +1078,9 @@ class Decision(models.Model):
             return ""
         return format_votes(self.votes_yes, self.votes_no, self.votes_abstain, self.votes_absent)
 
+    def get_outcome_display(self) -> str:  # type: ignore[no-redef]
+        return choice_label(self.Outcome, self.outcome)
+
 
 class ConditionQuerySet(models.QuerySet["Condition"]):
     def public(self) -> ConditionQuerySet:
@@ -1055,6 +1121,9 @@ class Condition(models.Model):
 
     def __str__(self) -> str:
         return self.text[:80]
+
+    def get_status_display(self) -> str:  # type: ignore[no-redef]
+        return choice_label(self.Status, self.status)
 
     @property
     def is_overdue(self) -> bool:

@@ -66,6 +66,7 @@ def _filtered_page(
     rows, not a 500.
     """
     filterset = filterset_class(request.GET or None, queryset=queryset, request=request)
+    filterset.form.renderer = filters.FILTER_FORM_RENDERER
     if filterset.is_bound and not filterset.is_valid():
         rows, status = queryset.none(), 400
     else:
@@ -122,17 +123,26 @@ def _public_requests() -> RequestQuerySet:
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    public = _public_requests()
+    public = Request.objects.public()
+    # Lists, not querysets: the template asks each whether it is empty, then shows it. Each
+    # list joins only the records its rows name: the comment and hearing lists name none.
     context = {
-        "ordinances": Ordinance.objects.in_force().filter(is_demo=False),
+        "ordinances": list(Ordinance.objects.in_force().filter(is_demo=False)),
         "prohibitions": board.prohibitions(),
         # Each row shows its next deadline, computed from its ordinance's deadline rows.
-        "awaiting": public.awaiting_decision()
-        .prefetch_related("ordinance__deadlines")
-        .order_by("-submitted_at", "-pk")[:RECENT],
-        "decided": public.filter(decision__isnull=False).order_by("-decision__decided_on", "-pk")[:RECENT],
-        "open_for_comment": public.open_for_comment(timezone.localdate(now))[:RECENT],
-        "hearings": public.hearings_ahead(now)[:RECENT],
+        "awaiting": list(
+            public.for_list()
+            .awaiting_decision()
+            .prefetch_related("ordinance__deadlines")
+            .order_by("-submitted_at", "-pk")[:RECENT]
+        ),
+        "decided": list(
+            public.select_related("agency", "technology", "decision")
+            .filter(decision__isnull=False)
+            .order_by("-decision__decided_on", "-pk")[:RECENT]
+        ),
+        "open_for_comment": list(public.open_for_comment(timezone.localdate(now))[:RECENT]),
+        "hearings": list(public.hearings_ahead(now)[:RECENT]),
     }
     return render(request, "ordinances/home.html", context)
 
@@ -171,15 +181,19 @@ def agency_list(request: HttpRequest) -> HttpResponse:
     return _list(request, "ordinances/agency_list.html", filters.AgencyFilter, queryset)
 
 
-def _split_demo(requests: RequestQuerySet, page_is_demo: bool) -> tuple[list[Request], list[Request]]:
+def _split_demo(
+    requests: RequestQuerySet, page_is_demo: bool, demo: Q | None = None
+) -> tuple[list[Request], list[Request]]:
     """
     The recent requests of a page, real ones apart from demo ones (a request is a demo when
     it, its agency or its technology is). A demo record's page shows them all together.
+    `demo` is `_demo_requests()` when the page has it already.
     """
     if page_is_demo:
         return list(requests[:RECENT]), []
-    demo = Q(is_demo=True) | Q(agency__is_demo=True) | Q(technology__is_demo=True)
-    return list(requests.exclude(demo)[:RECENT]), list(requests.filter(_demo_requests())[:RECENT])
+    demo_rows = Q(is_demo=True) | Q(agency__is_demo=True) | Q(technology__is_demo=True)
+    demo = _demo_requests() if demo is None else demo
+    return list(requests.exclude(demo_rows)[:RECENT]), list(requests.filter(demo)[:RECENT])
 
 
 def _demo_requests() -> Q:

@@ -13,6 +13,7 @@ What a page tells browsers, feed readers, calendar apps and search engines about
 
 from __future__ import annotations
 
+import functools
 import html
 from typing import Any
 
@@ -20,7 +21,7 @@ from django import template
 from django.conf import settings
 from django.http import HttpRequest, QueryDict
 from django.template.base import Parser, Token
-from django.urls import reverse, translate_url
+from django.urls import get_script_prefix, get_urlconf, reverse, translate_url
 from django.utils.html import format_html_join, strip_tags
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language
@@ -29,6 +30,7 @@ from django.utils.translation import gettext as _
 from ordinances import ocd, pagination
 from ordinances.downloads import DATASET_OF_LIST
 from ordinances.feeds import site_name
+from ordinances.templatetags.uswds import path_in_language
 
 register = template.Library()
 
@@ -68,6 +70,16 @@ def _view(request: HttpRequest) -> tuple[str, dict[str, Any]]:
     return match.view_name, match.kwargs
 
 
+@functools.lru_cache(maxsize=32)
+def _site_feeds(language: str | None, prefix: str, urlconf: str) -> tuple[str, str, str]:
+    """The addresses of the site's own feeds and calendar, in each language: on every page's <head>."""
+    return (
+        reverse("ordinances:request_feed"),
+        reverse("ordinances:decision_feed"),
+        reverse("ordinances:calendar"),
+    )
+
+
 def page_feeds(request: HttpRequest, context: template.Context | None = None) -> list[tuple[str, str, str]]:
     """(type, title, href) of each feed and calendar of the current page, the page's own first."""
     view_name, kwargs = _view(request)
@@ -103,10 +115,13 @@ def page_feeds(request: HttpRequest, context: template.Context | None = None) ->
                     reverse("ordinances:request_calendar", kwargs=kwargs),
                 )
             )
+    request_feed, decision_feed, calendar = _site_feeds(
+        get_language(), get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF
+    )
     site_wide = [
-        (ATOM, _("New requests"), reverse("ordinances:request_feed")),
-        (ATOM, _("Decisions"), reverse("ordinances:decision_feed")),
-        (CALENDAR, _("Hearings and deadlines"), reverse("ordinances:calendar")),
+        (ATOM, _("New requests"), request_feed),
+        (ATOM, _("Decisions"), decision_feed),
+        (CALENDAR, _("Hearings and deadlines"), calendar),
     ]
     hrefs = {href for _type, _title, href in links}
     return links + [link for link in site_wide if link[2] not in hrefs]
@@ -133,6 +148,12 @@ def plain_text(value: object) -> str:
 def canonical_url(request: HttpRequest) -> str:
     """This page's absolute address: its path (language prefix kept) and query, minus tracking."""
     return request.build_absolute_uri(request.path + _query(request, drop_page=False))
+
+
+def _path_in(request: HttpRequest, language: str) -> str:
+    """This page's path in `language`."""
+    path = path_in_language(request, language)
+    return path if path is not None else translate_url(request.path, language)
 
 
 def og_locale(language: str) -> str:
@@ -164,7 +185,7 @@ def head_meta(context: template.Context, title: object = "", description: object
     language = get_language() or settings.LANGUAGE_CODE
     query = _query(request, drop_page=False)
     translations = [
-        (code, request.build_absolute_uri(translate_url(request.path, code) + query))
+        (code, request.build_absolute_uri(_path_in(request, code) + query))
         for code, _name in settings.LANGUAGES
     ]
     return {

@@ -73,6 +73,28 @@ def status_class(status: str) -> str:
     return STATUS_TONES.get(status, "pending")
 
 
+@register.filter
+def status_tag(req: Request) -> SafeString:
+    """A request's status as a tag in its tone (partials/status.html, and the lists' rows)."""
+    return format_html(
+        '<span class="usa-tag status status--{}">{}</span>',
+        status_class(req.status),
+        req.get_status_display(),
+    )
+
+
+@register.filter
+def badges(record: object) -> SafeString:
+    """The marks of a record: Demo for a fictional one (partials/badges.html, and the lists' rows)."""
+    if not getattr(record, "is_demo", False):
+        return mark_safe("")
+    return format_html(
+        '<span class="usa-tag badge badge--demo" title="{}">{}</span>',
+        gettext("A fictional record for demonstration"),
+        gettext("Demo"),
+    )
+
+
 # The words for each status code of the status board (`ordinances.board.StatusCode`).
 BOARD_STATUS_LABELS = {
     "not_covered": _("Not covered by city ordinances"),
