@@ -35,7 +35,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from ordinances import deadlines
-from ordinances.feeds import site_name, with_public_times
+from ordinances.feeds import site_name
 from ordinances.models import Agency, Request
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
@@ -44,7 +44,8 @@ CONTENT_TYPE = "text/calendar; charset=utf-8"
 def _requests() -> QuerySet:
     """Public requests that are pending or decided, with what their events need."""
     return (
-        with_public_times(Request.objects.public().for_list())
+        Request.objects.public()
+        .for_list()
         .filter(Q(status__in=Request.PENDING) | Q(decision__isnull=False))
         .prefetch_related("ordinance__deadlines")
         .order_by("pk")
@@ -65,7 +66,7 @@ def _event(
 ) -> icalendar.Event:
     event = icalendar.Event()
     event.add("uid", _uid(host, req, what))
-    stamp = req.public_updated_at  # type: ignore[attr-defined]
+    stamp = req.public_updated_at
     event.add("dtstamp", stamp.astimezone(datetime.UTC))
     event.add("last-modified", stamp.astimezone(datetime.UTC))
     if isinstance(start, datetime.datetime):

@@ -815,6 +815,10 @@ class Request(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the public record last changed: its latest public event (never an internal note or
+    # a draft's step), else its creation. Kept by the workflow (`workflow._record`), its only
+    # writer, so the feeds can take a record's newest requests from an index.
+    public_updated_at = models.DateTimeField(default=timezone.now, editable=False)
     # Facts of the review path, set only by the workflow; deadlines count from them.
     advisory_referred_on = models.DateField(null=True, blank=True, editable=False)
     comment_period_opened_on = models.DateField(null=True, blank=True, editable=False)
@@ -848,6 +852,17 @@ class Request(models.Model):
             ),
             models.Index(fields=["agency", "-created_at", "-id"], name="request_agency_created"),
             models.Index(fields=["technology", "-created_at", "-id"], name="request_technology_created"),
+            # The feeds of an agency and of a technology's category: the latest public changes.
+            models.Index(
+                fields=["agency", "-public_updated_at", "-id"],
+                condition=~Q(status="draft"),
+                name="request_agency_public_upd",
+            ),
+            models.Index(
+                fields=["-public_updated_at", "-id"],
+                condition=~Q(status="draft"),
+                name="request_public_updated",
+            ),
             # The ordinances list counts each ordinance's public requests from this index alone.
             models.Index(fields=["ordinance", "status"], name="request_ordinance_status"),
             models.Index(fields=["submitted_at"], name="request_submitted"),

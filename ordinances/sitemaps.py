@@ -16,7 +16,6 @@ from django.urls import reverse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
-from ordinances.feeds import with_public_times
 from ordinances.models import Agency, Ordinance, Request, Technology
 
 
@@ -72,10 +71,10 @@ class Requests(PortalSitemap):
     changefreq = "daily"
 
     def items(self) -> QuerySet:
-        return with_public_times(Request.objects.public()).order_by("pk")
+        return Request.objects.public().order_by("pk")
 
     def lastmod(self, item: Request) -> datetime.datetime:
-        return item.public_updated_at  # type: ignore[attr-defined]
+        return item.public_updated_at
 
 
 SITEMAPS: dict[str, type[Sitemap]] = {

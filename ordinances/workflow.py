@@ -670,6 +670,11 @@ def _record(
         is_public=public,
         **_actor_fields(by, role),
     )
+    if public:
+        # The latest public change (the feeds' order and an entry's <updated>): a step staff
+        # keep internal, or a draft's, leaves it as it was.
+        Request.objects.filter(pk=request.pk, public_updated_at__lt=now).update(public_updated_at=now)
+        request.public_updated_at = max(request.public_updated_at, now)
     # The emails it calls for, in this same transaction. Imported here: the outbox imports
     # this module (through ordinances.alerts).
     from ordinances import outbox
@@ -1304,7 +1309,7 @@ def _lock_references(year: int) -> None:
 def create_draft(*, by: Actor, now: datetime.datetime | None = None, **fields: Any) -> Request:
     """A liaison starts a request for their own agency. Drafts are not public."""
     now = now or timezone.now()
-    request = Request(created_at=now, **fields)
+    request = Request(created_at=now, public_updated_at=now, **fields)
     if by is None or not roles.is_liaison_for(by, request.agency) or not isinstance(by, User):
         raise TransitionRefused("Only a liaison of the agency can start a request for it.", code="permission")
     refuse_nul(fields)

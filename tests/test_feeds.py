@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
+import json
+from copy import copy as shallow_copy
+
 import feedparser
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from ordinances import workflow
+from ordinances.feeds import FEED_LENGTH
 from ordinances.models import Agency, Event, Request
 
 pytestmark = pytest.mark.django_db
@@ -224,3 +230,123 @@ def test_feeds_and_calendars_run_the_same_queries_however_many_rows(client, make
     for to in ("in_review", "public_comment", "hearing_scheduled", "approved", "denied"):
         make_request(to)
     assert counts() == before
+
+
+def updated_of(feed, req) -> datetime.datetime:
+    entry = next(e for e in feed.entries if e.link.rstrip("/").endswith(req.reference))
+    return datetime.datetime.fromisoformat(entry.updated)
+
+
+def test_an_entry_is_updated_at_its_latest_public_change_never_an_internal_note(client, records, staff):
+    req = records["approved"]
+    url = reverse("ordinances:agency_feed", args=[req.agency.slug])
+    latest_public = Event.objects.public().filter(request=req).latest("created_at", "pk").created_at
+    assert updated_of(parse(client.get(url)), req) == latest_public
+
+    workflow.add_note(req, by=staff, note="Internal: check the vendor contract", public=False)
+    assert updated_of(parse(client.get(url)), req) == latest_public
+
+    note = workflow.add_note(req, by=staff, note="The council thanks every commenter.", public=True)
+    assert updated_of(parse(client.get(url)), req) == note.created_at
+
+
+def test_a_record_feed_puts_the_latest_public_change_first(client, records, staff, agency_a, drone):
+    feeds = (("ordinances:agency_feed", agency_a.slug), ("ordinances:technology_feed", drone.slug))
+    for name, slug in feeds:
+        last = Request.objects.get(reference=references_in_order(client, name, slug)[-1])
+        workflow.add_note(last, by=staff, note="Internal only.", public=False)
+        assert references_in_order(client, name, slug)[-1] == last.reference
+        workflow.add_note(last, by=staff, note="A public correction.", public=True)
+        assert references_in_order(client, name, slug)[0] == last.reference
+
+
+def references_in_order(client, name: str, slug: str) -> list[str]:
+    feed = parse(client.get(reverse(name, args=[slug])))
+    return [entry.link.rstrip("/").rsplit("/", 1)[1] for entry in feed.entries]
+
+
+def test_a_request_feed_runs_the_same_queries_however_long_its_timeline(client, make_request):
+    short = make_request("in_review")
+    long = make_request("approved")
+    assert (
+        Event.objects.public().filter(request=long).count()
+        > Event.objects.public().filter(request=short).count()
+    )
+
+    def count(req) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            parse(client.get(reverse("ordinances:request_events_feed", args=[req.reference])))
+        return len(queries)
+
+    assert count(long) == count(short)
+
+
+@pytest.mark.postgresql
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="reads PostgreSQL's query plans")
+def test_the_request_feeds_read_their_newest_requests_from_an_index(
+    client, make_request, agency_a, drone, face_recognition
+):
+    """
+    The new requests feed, an agency's and a technology's read about as many requests as
+    they show, and no events, however long the history (PostgreSQL's plans, as in
+    tests/test_indexes.py).
+    """
+    made = [make_request(status) for status in ("approved", "denied", "submitted", "in_review", "draft")]
+    now = timezone.now()
+    copies = []
+    for n in range(COPIES):
+        copy = shallow_copy(made[n % len(made)])
+        copy.pk = None
+        copy.reference = f"REQ-1999-{n:05d}"
+        # Half the history about another category's technology, which the drone's feed skips.
+        copy.technology = drone if n % 2 else face_recognition
+        copy.created_at = copy.public_updated_at = now - datetime.timedelta(hours=n)
+        # A draft has never been submitted.
+        copy.submitted_at = None if copy.status == Request.Status.DRAFT else copy.created_at
+        copies.append(copy)
+    Request.objects.bulk_create(copies)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+    for url in (
+        reverse("ordinances:request_feed"),
+        reverse("ordinances:agency_feed", args=[agency_a.slug]),
+        reverse("ordinances:technology_feed", args=[drone.slug]),
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            assert len(parse(client.get(url)).entries) == FEED_LENGTH
+        selects = [
+            q["sql"] for q in queries if "ordinances_request" in q["sql"] and "freshness" not in q["sql"]
+        ]
+        assert selects, url
+        for sql in selects:
+            read = scans(sql)
+            assert not [scan for scan in read if scan[0] == "Seq Scan" and scan[1] in HISTORY], (url, read)
+            rows = {table: sum(r for _kind, t, r in read if t == table) for _kind, table, _rows in read}
+            assert rows.get("ordinances_request", 0) <= 4 * FEED_LENGTH, (url, rows)
+            assert rows.get("ordinances_event", 0) == 0, (url, rows)
+
+
+COPIES = 4000
+# The tables that grow with the city's history.
+HISTORY = ("ordinances_request", "ordinances_event")
+
+
+def scans(sql: str) -> list[tuple[str, str, int]]:
+    """Each scan of a table in `sql`'s plan: its kind, its table and the rows it read (kept or not)."""
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    found = []
+
+    def walk(node: dict) -> None:
+        if "Relation Name" in node:
+            read = (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
+            found.append((node["Node Type"], node["Relation Name"], read))
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan[0]["Plan"])
+    return found

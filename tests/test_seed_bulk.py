@@ -248,3 +248,9 @@ def test_no_request_is_dated_in_the_future(seeded):
     assert not Decision.objects.filter(decided_on__gt=timezone.localdate()).exists()
     ten_years_ago = now - datetime.timedelta(days=3653)
     assert not Request.objects.filter(created_at__lt=ten_years_ago).exists()
+
+
+def test_each_request_was_last_publicly_changed_at_its_latest_public_event(seeded):
+    for request in requests_with_history():
+        public = [e.created_at for e in request.events.all() if e.is_public]
+        assert request.public_updated_at == max(public, default=request.created_at), request.reference

@@ -1085,8 +1085,13 @@ class Generator:
         request.status = life.status
         # The workflow saves the request (and its updated_at) at each step of its path.
         request.updated_at = life.last
+        timeline = life.timeline()
+        # And `public_updated_at`, as `workflow._record` keeps it: its latest public event.
+        request.public_updated_at = max(
+            (event[0] for event in timeline if event[-1]), default=request.created_at
+        )
         chunk.requests.append(request)
-        for moment, action, before, after, role, actor, data, note, public in life.timeline():
+        for moment, action, before, after, role, actor, data, note, public in timeline:
             chunk.events.append(
                 build(
                     Event,
