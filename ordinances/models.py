@@ -852,6 +852,12 @@ class Request(models.Model):
             ),
             models.Index(fields=["agency", "-created_at", "-id"], name="request_agency_created"),
             models.Index(fields=["technology", "-created_at", "-id"], name="request_technology_created"),
+            # The API's list is in reference order (`api.RequestViewSet`): an agency's or a
+            # technology's page reads its own rows, and an agency's requests of one status
+            # and year (the common filtered list) only those.
+            models.Index(fields=["agency", "-reference"], name="request_agency_reference"),
+            models.Index(fields=["technology", "-reference"], name="request_technology_reference"),
+            models.Index(fields=["agency", "status", "submitted_at"], name="request_agency_status_submit"),
             # The feeds of an agency and of a technology's category: the latest public changes.
             models.Index(
                 fields=["agency", "-public_updated_at", "-id"],

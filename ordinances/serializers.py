@@ -14,14 +14,22 @@ name or an e-mail address, and no field names a user account.
 
 from __future__ import annotations
 
+import copy
 import datetime
+import re
+from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Model
+from django.db.models.manager import BaseManager
+from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import SkipField
+from rest_framework.relations import PKOnlyObject
 from rest_framework.reverse import reverse
 
 from ordinances import deadlines, ocd, progress
@@ -44,15 +52,70 @@ from ordinances.models import (
 )
 from ordinances.templatetags.portal import BOARD_STATUS_LABELS
 
+# What `reverse()` leaves as it is in an address and a router's lookup accepts: every slug
+# and reference. Any other value is reversed on its own.
+SAFE_IDENTIFIER = re.compile(r"[-A-Za-z0-9_~]+")
+
+
+class Links:
+    """
+    The addresses of one response's rows. Each kind of address is reversed once, for the
+    first row, and the others' are that address with their own identifier in its place:
+    `reverse()` for every link of every row was most of a list's cost. The result is what
+    `reverse()` and `build_absolute_uri()` give.
+    """
+
+    def __init__(self, request: Any) -> None:
+        self.request = request
+        self._templates: dict[tuple[str, str], list[str]] = {}
+
+    @classmethod
+    def of(cls, serializer: serializers.Field) -> Links:
+        context = serializer.context
+        links = context.get("links")
+        if links is None:
+            links = cls(context.get("request"))
+            context["links"] = links
+        return links
+
+    def absolute(self, path: str) -> str:
+        return self.request.build_absolute_uri(path) if self.request is not None else path
+
+    def _fill(self, key: tuple[str, str], value: str, make: Any) -> str:
+        template = self._templates.get(key)
+        if template is not None and SAFE_IDENTIFIER.fullmatch(value):
+            return value.join(template)
+        address = make()
+        # A template only when the identifier stands once in the address, as itself.
+        if SAFE_IDENTIFIER.fullmatch(value) and address.count(value) == 1:
+            self._templates[key] = address.split(value)
+        return address
+
+    def api(self, view_name: str, url_kwarg: str, value: str) -> str:
+        """The absolute address of an API resource, e.g. `api:agency-detail` with `slug=...`."""
+        return self._fill(
+            (view_name, url_kwarg),
+            value,
+            lambda: reverse(view_name, kwargs={url_kwarg: value}, request=self.request),
+        )
+
+    def page(self, row: Model, lookup: str) -> str:
+        """The absolute address of a row's public page (`get_absolute_url`), found by `lookup`."""
+        return self._fill(
+            (type(row)._meta.label, lookup),
+            str(getattr(row, lookup)),
+            lambda: self.absolute(row.get_absolute_url()),  # type: ignore[attr-defined]
+        )
+
 
 def _absolute(serializer: serializers.Field, path: str) -> str:
-    request = serializer.context.get("request")
-    return request.build_absolute_uri(path) if request is not None else path
+    return Links.of(serializer).absolute(path)
 
 
 def api_url(serializer: serializers.Field, view_name: str, **kwargs: str) -> str:
     """The absolute address of an API resource, e.g. `api:agency-detail` with `slug=...`."""
-    return reverse(view_name, kwargs=kwargs, request=serializer.context.get("request"))
+    ((url_kwarg, value),) = kwargs.items()
+    return Links.of(serializer).api(view_name, url_kwarg, value)
 
 
 class ApiUrlField(serializers.Field):
@@ -69,19 +132,39 @@ class ApiUrlField(serializers.Field):
     def to_representation(self, value: Any) -> str:
         for part in self.lookup.split("."):
             value = getattr(value, part)
-        return api_url(self, self.view_name, **{self.url_kwarg: str(value)})
+        return Links.of(self).api(self.view_name, self.url_kwarg, str(value))
 
 
 class HtmlUrlField(serializers.Field):
-    """The absolute address of the record's public page."""
+    """The absolute address of the record's public page, found by its `lookup` field."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, lookup: str = "slug", **kwargs):
         kwargs["source"] = "*"
         kwargs["read_only"] = True
         super().__init__(**kwargs)
+        self.lookup = lookup
 
     def to_representation(self, value: Model) -> str:
-        return _absolute(self, value.get_absolute_url())  # type: ignore[attr-defined]
+        return Links.of(self).page(value, self.lookup)
+
+
+# The words of each code, by model, field and language: `get_<field>_display` looks them up
+# (and translates them) anew for every row.
+_LABELS: dict[tuple[str, str, str | None], dict[Any, str]] = {}
+
+
+def code_label(row: Model, code_field: str) -> str:
+    """What `get_<code_field>_display()` says, as text."""
+    key = (row._meta.label, code_field, get_language())
+    labels = _LABELS.get(key)
+    if labels is None:
+        choices = row._meta.get_field(code_field).flatchoices  # type: ignore[union-attr]
+        labels = _LABELS[key] = {value: str(label) for value, label in choices}
+    value = getattr(row, code_field)
+    try:
+        return labels.get(value, value) if value is not None else str(value)
+    except TypeError:  # an unhashable value has no label
+        return str(value)
 
 
 class LabelField(serializers.Field):
@@ -94,7 +177,7 @@ class LabelField(serializers.Field):
         self.code_field = code_field
 
     def to_representation(self, value: Model) -> str:
-        return str(getattr(value, f"get_{self.code_field}_display")())
+        return str(code_label(value, self.code_field))
 
 
 extend_schema_field(OpenApiTypes.URI)(ApiUrlField)
@@ -110,8 +193,90 @@ class UTCDateTimeField(serializers.DateTimeField):
         super().__init__(**kwargs)
 
 
-class ModelSerializer(serializers.ModelSerializer):
+UTC_MOMENT = UTCDateTimeField()
+
+
+def child(parent: serializers.Serializer, serializer_class: type[serializers.Serializer]) -> Any:
+    """
+    A serializer that `parent`'s method fields use for each row, made once per `parent`
+    (building one finds its fields anew, which cost more than the row it represented).
+    """
+    made = parent.__dict__.setdefault("_children", {})
+    if serializer_class not in made:
+        made[serializer_class] = serializer_class(context=parent.context)
+    return made[serializer_class]
+
+
+class FastRepresentation:
+    """
+    DRF's `Serializer.to_representation` with each field's way to its value worked out once
+    per serializer, not once per row and field: a plain attribute is read with `getattr`,
+    anything else (a dotted source, a related field, a callable, a value that raises) the
+    way DRF reads it. The rows are the same, in the same order; a list of 25 requests
+    spent most of its time in DRF's generic attribute lookup.
+    """
+
+    _plan: list[tuple[str, str | None, serializers.Field]] | None = None
+
+    def _make_plan(self) -> list[tuple[str, str | None, serializers.Field]]:
+        plan = []
+        for field in self._readable_fields:  # type: ignore[attr-defined]
+            attribute = None
+            if field.source == "*":
+                attribute = "*"
+            elif len(field.source_attrs) == 1 and not isinstance(
+                field, serializers.RelatedField | serializers.ManyRelatedField
+            ):
+                attribute = field.source_attrs[0]
+            plan.append((field.field_name, attribute, field))
+        self._plan = plan
+        return plan
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        if isinstance(instance, Mapping):
+            return super().to_representation(instance)  # type: ignore[misc]
+        row: dict[str, Any] = {}
+        for name, attribute, field in self._plan or self._make_plan():
+            value: Any = _GENERIC
+            if attribute == "*":
+                value = instance
+            elif attribute is not None:
+                try:
+                    value = getattr(instance, attribute)
+                except (AttributeError, KeyError, ObjectDoesNotExist):
+                    value = _GENERIC
+                if callable(value) and not isinstance(value, BaseManager):
+                    value = _GENERIC
+            if value is _GENERIC:
+                try:
+                    value = field.get_attribute(instance)
+                except SkipField:
+                    continue
+                if isinstance(value, PKOnlyObject):
+                    value = value if value.pk is not None else None
+            row[name] = None if value is None else field.to_representation(value)
+        return row
+
+
+# A field whose value is found the way DRF finds it (`Field.get_attribute`).
+_GENERIC: Any = object()
+
+
+class Serializer(FastRepresentation, serializers.Serializer):
+    """A read-only representation of something that is not one model row."""
+
+
+class ModelSerializer(FastRepresentation, serializers.ModelSerializer):
     """Read-only representations whose moments are in UTC."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # DRF works out a model serializer's fields from the model anew for every response;
+        # they never change, so each response gets a copy of the first response's (a copy
+        # is what DRF gives of the declared ones), unbound as DRF's own are.
+        fields = _MODEL_FIELDS.get(type(self))
+        if fields is None:
+            fields = _MODEL_FIELDS[type(self)] = super().get_fields()
+        return copy.deepcopy(fields)
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
@@ -119,7 +284,10 @@ class ModelSerializer(serializers.ModelSerializer):
     }
 
 
-class VotesSerializer(serializers.Serializer):
+_MODEL_FIELDS: dict[type[serializers.ModelSerializer], dict[str, serializers.Field]] = {}
+
+
+class VotesSerializer(Serializer):
     """A vote's count, from the `votes_*` fields of an ordinance or a decision."""
 
     yes = serializers.IntegerField(source="votes_yes", allow_null=True, read_only=True)
@@ -271,7 +439,8 @@ class OrdinanceSerializer(ModelSerializer):
     @extend_schema_field(StepSerializer(many=True))
     def get_steps(self, ordinance: Ordinance) -> list[dict[str, Any]]:
         # In the order a request meets them (`Ordinance.path`), not the table's order.
-        return StepSerializer(ordinance.path(), many=True, context=self.context).data
+        step = child(self, StepSerializer)
+        return [step.to_representation(row) for row in ordinance.path()]
 
 
 class OrdinanceChangeSerializer(ModelSerializer):
@@ -409,7 +578,7 @@ class DocumentSerializer(ModelSerializer):
         return _absolute(self, href) if href else ""
 
 
-class DueSerializer(serializers.Serializer):
+class DueSerializer(Serializer):
     """A deadline that has started to run: the ordinance's row, the date it counts from, the day it falls due."""
 
     kind = serializers.ChoiceField(choices=Deadline.Kind.choices, read_only=True)
@@ -417,7 +586,7 @@ class DueSerializer(serializers.Serializer):
     due_on = serializers.DateField(read_only=True)
 
 
-class UpcomingSerializer(serializers.Serializer):
+class UpcomingSerializer(Serializer):
     """A date ahead of a pending request: a deadline running for it, the close of comment, its hearing."""
 
     kind = serializers.CharField(
@@ -431,7 +600,7 @@ class UpcomingSerializer(serializers.Serializer):
     @extend_schema_field(OpenApiTypes.STR)
     def get_on(self, item: progress.Upcoming) -> str:
         if isinstance(item.on, datetime.datetime):
-            return UTCDateTimeField().to_representation(item.on)
+            return UTC_MOMENT.to_representation(item.on)
         return item.on.isoformat()
 
 
@@ -439,7 +608,7 @@ class RequestSerializer(ModelSerializer):
     """A public request (never a draft) with its decision, conditions, documents and dates."""
 
     url = ApiUrlField("api:request-detail", lookup="reference")
-    html_url = HtmlUrlField()
+    html_url = HtmlUrlField(lookup="reference")
     timeline_url = ApiUrlField("api:request-timeline", lookup="reference")
     kind_label = LabelField("kind")
     status_label = LabelField("status")
@@ -497,15 +666,17 @@ class RequestSerializer(ModelSerializer):
         decision = getattr(request, "decision", None)
         if decision is None:
             return None
-        return NestedDecisionSerializer(decision, context=self.context).data
+        return child(self, NestedDecisionSerializer).to_representation(decision)
 
     @extend_schema_field(DueSerializer(many=True))
     def get_deadlines(self, request: Request) -> list[dict[str, Any]]:
-        return DueSerializer(deadlines.for_request(request), many=True, context=self.context).data
+        due = child(self, DueSerializer)
+        return [due.to_representation(row) for row in deadlines.for_request(request)]
 
     @extend_schema_field(UpcomingSerializer(many=True))
     def get_upcoming(self, request: Request) -> list[dict[str, Any]]:
-        return UpcomingSerializer(progress.upcoming(request), many=True, context=self.context).data
+        upcoming = child(self, UpcomingSerializer)
+        return [upcoming.to_representation(row) for row in progress.upcoming(request)]
 
 
 class EventSerializer(ModelSerializer):
@@ -538,7 +709,7 @@ class EventSerializer(ModelSerializer):
 # ---------------------------------------------------------------------------
 
 
-class ApprovalSerializer(serializers.Serializer):
+class ApprovalSerializer(Serializer):
     """An approval (or exception, or published policy) in effect on a board row."""
 
     reference = serializers.CharField(read_only=True)
@@ -548,7 +719,7 @@ class ApprovalSerializer(serializers.Serializer):
     expires_on = serializers.DateField(source="decision.expires_on", allow_null=True, read_only=True)
 
 
-class BoardEntrySerializer(serializers.Serializer):
+class BoardEntrySerializer(Serializer):
     """Where one agency stands with one technology: the derived status code and the record behind it."""
 
     agency = AgencyRefSerializer(read_only=True)

@@ -677,3 +677,47 @@ def test_moments_are_given_in_utc(client, records):
 
     hearing = records["hearing"].hearing_at.astimezone(datetime.UTC)
     assert data["hearing_at"] == hearing.isoformat().replace("+00:00", "Z")
+
+
+# ---------------------------------------------------------------------------
+# The fast representations give what DRF's own would
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def drf_as_shipped(monkeypatch):
+    """DRF's generic `to_representation` and a `reverse()` for every link, as before `serializers.Links`."""
+    from rest_framework import serializers as drf
+
+    from ordinances import serializers
+
+    monkeypatch.setattr(serializers.FastRepresentation, "to_representation", drf.Serializer.to_representation)
+    monkeypatch.setattr(serializers.Links, "_fill", lambda self, key, value, make: make())
+    monkeypatch.setattr(
+        serializers.LabelField,
+        "to_representation",
+        lambda self, row: str(getattr(row, f"get_{self.code_field}_display")()),
+    )
+
+
+def test_every_endpoint_answers_what_drf_serializers_gave_row_by_row(
+    client, records, ordinance, agency_a, drone, request
+):
+    urls = endpoint_urls(records, ordinance, agency_a, drone)
+    fast = {url: get_json(client, url) for url in urls}
+
+    request.getfixturevalue("drf_as_shipped")
+    slow = {url: get_json(client, url) for url in urls}
+
+    assert fast == slow
+    assert all(fast[url] for url in urls)
+
+
+def test_the_request_list_joins_no_record_its_rows_name(client, records):
+    """PostgreSQL spent longer planning a join of the seven tables a row names than running the page."""
+    with CaptureQueriesContext(connection) as captured:
+        get_json(client, "/api/v1/requests/")
+
+    pages = [q["sql"] for q in captured if q["sql"].startswith('SELECT "ordinances_request"."id"')]
+    assert pages
+    assert pages[0].count(" JOIN ") <= 1  # the decision, one row to one request

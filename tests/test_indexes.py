@@ -144,3 +144,57 @@ def test_a_deep_keyset_page_reads_only_its_own_rows(client, requests, settings):
     assert len(page_rows) == 1
     # The page, the row that tells whether there is a next one, and the cursor's own row.
     assert rows_read(page_rows[0]) <= settings.PORTAL_PAGE_SIZE + 2
+
+
+def scans_of_requests(sql: str) -> list[str]:
+    """The kind of every scan of `ordinances_request` in the plan of `sql` (e.g. "Seq Scan")."""
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+
+    def walk(node: dict) -> list[str]:
+        own = [node["Node Type"]] if node.get("Relation Name") == "ordinances_request" else []
+        return own + [kind for child in node.get("Plans", []) for kind in walk(child)]
+
+    return walk(plan[0]["Plan"])
+
+
+API_LISTS = [
+    *(f"/api/v1/requests/?{query}" for query in FILTERS),
+    "/api/v1/requests/?ordering=reference",
+    f"/api/v1/requests/?status=expired&agency=agency-7&year={YEAR}",
+    "/api/v1/decisions/",
+    *(
+        f"/api/v1/decisions/?{query}"
+        for query in ("outcome=approved", "agency=agency-a", "technology=test-drone", "category=drones")
+    ),
+    f"/api/v1/decisions/?agency=agency-a&year={YEAR}",
+    "/api/v1/agencies/?technology=test-drone",
+    "/api/v1/technologies/?agency=agency-a",
+]
+
+
+def test_no_api_list_or_filter_scans_the_requests_table(client, requests):
+    scans = {}
+    for url in API_LISTS:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200, url
+        for q in queries:
+            if q["sql"].startswith(("SELECT", "(SELECT")) and "ordinances_request" in q["sql"]:
+                scans.setdefault(url, []).extend(scans_of_requests(q["sql"]))
+    assert set(scans) >= {url for url in API_LISTS if "/requests/" in url or "/decisions/" in url}
+    assert {url: kinds for url, kinds in scans.items() if "Seq Scan" in kinds} == {}
+
+
+def test_an_api_page_of_one_agency_reads_only_its_rows(client, requests):
+    """The API lists requests by reference: an agency's come from an index in that order."""
+    from ordinances.api import PAGE_SIZE
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/api/v1/requests/?agency=agency-7")
+    pages = [q["sql"] for q in queries if q["sql"].startswith('SELECT "ordinances_request"."id"')]
+
+    # The page, the row that says a next one exists, and the few drafts the index holds.
+    assert rows_read(pages[0]) <= 2 * PAGE_SIZE
