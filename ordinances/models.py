@@ -1484,10 +1484,14 @@ class Violation(models.Model):
         return self.published_at is not None
 
 
+# Reports submitted at least once, and reports the portal has marked overdue.
+PUBLIC_ANNUAL_REPORT = Q(submitted_at__isnull=False) | Q(overdue_since__isnull=False)
+
+
 class AnnualReportQuerySet(models.QuerySet["AnnualReport"]):
     def public(self) -> AnnualReportQuerySet:
         """Reports submitted at least once, and reports the portal has marked overdue."""
-        return self.filter(Q(submitted_at__isnull=False) | Q(overdue_since__isnull=False))
+        return self.filter(PUBLIC_ANNUAL_REPORT)
 
 
 class AnnualReport(models.Model):
@@ -1579,7 +1583,15 @@ class AnnualReport(models.Model):
                 fields=["agency", "technology", "ordinance", "year"], name="one_annual_report_per_year"
             )
         ]
-        indexes = [models.Index(fields=["status", "due_on"], name="annual_report_status_due")]
+        indexes = [
+            models.Index(fields=["status", "due_on"], name="annual_report_status_due"),
+            # The public list a year at a time (`ordinances.report_pages`): the latest year,
+            # then each agency's reports of a year, walking the agencies by name.
+            # Public reports only: the year still being reported on has many reports yet to be due.
+            models.Index(
+                fields=["year", "agency"], condition=PUBLIC_ANNUAL_REPORT, name="annual_report_year_agency"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.agency} · {self.technology} · {self.year}"

@@ -30,7 +30,18 @@ from django.views.decorators.http import require_http_methods, require_safe
 from django_filters import FilterSet
 from rest_framework.throttling import BaseThrottle
 
-from ordinances import board, charts, filters, oversight, pagination, participation, pdf, progress, workflow
+from ordinances import (
+    board,
+    charts,
+    filters,
+    oversight,
+    pagination,
+    participation,
+    pdf,
+    progress,
+    report_pages,
+    workflow,
+)
 from ordinances import search as site_search
 from ordinances import summary as summaries
 from ordinances.comment_forms import CommentForm
@@ -660,8 +671,18 @@ def violation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_safe
 def annual_report_list(request: HttpRequest) -> HttpResponse:
-    queryset = _public_annual_reports().order_by("-year", "agency__name", "technology__name", "pk")
-    return _oversight_list(request, "ordinances/annual_report_list.html", AnnualReportFilter, queryset)
+    # Keyset pages a year at a time (`ordinances.report_pages`): the list grows every year,
+    # and its order (latest year, then agency and technology by name) fits no single index.
+    if clean := _without_empty_parameters(request):
+        return redirect(clean)
+    filterset = AnnualReportFilter(request.GET or None, queryset=_public_annual_reports(), request=request)
+    if filterset.is_bound and not filterset.is_valid():
+        rows, status = _public_annual_reports().none(), 400
+    else:
+        rows, status = filterset.qs, 200
+    page = report_pages.paginate(rows, request.GET, settings.PORTAL_PAGE_SIZE)
+    context = {"filter": filterset, "page": page}
+    return render(request, "ordinances/annual_report_list.html", context, status=status)
 
 
 @require_safe
