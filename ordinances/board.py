@@ -21,8 +21,9 @@ Every board is built in a fixed number of queries, however many rows it has, and
 only the requests a status can depend on (those in effect and those pending: `derive`
 reads no other), so its cost does not grow with the years of decided, denied and expired
 requests. Pages show a board a page at a time (`page_for_agency`, `page_for_technology`):
-how many rows stand in each status, counted in SQL from the few facts `derive` reads
-(`derive_from_facts`), then the rows of one page and the records behind those rows only.
+how many rows stand in each status, counted from the few facts `derive` reads
+(`derive_from_facts`) of the telling requests alone, then the rows of one page and the
+records behind those rows only.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from functools import cached_property
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, DateField, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ordinances.models import (
@@ -44,6 +46,7 @@ from ordinances.models import (
     Agency,
     Category,
     CategoryRule,
+    Decision,
     Ordinance,
     Request,
     RequestQuerySet,
@@ -286,22 +289,29 @@ def _public_requests() -> RequestQuerySet:
     )
 
 
-def _in_effect(today: datetime.date) -> Q:
-    """`Request.is_active_approval` in SQL: approved (or published), in effect on `today`, not expired."""
-    return (
-        Q(status__in=Request.ACTIVE_STATES)
-        & (Q(decision__effective_on__isnull=True) | Q(decision__effective_on__lte=today))
-        & (Q(decision__expires_on__isnull=True) | Q(decision__expires_on__gte=today))
+def _in_effect_until(today: datetime.date) -> Subquery:
+    """
+    For each request, the last day its decision is in effect if it is in effect on `today`
+    (`datetime.date.max` when it has no end), else NULL: with `Request.ACTIVE_STATES`, what
+    `Request.is_active_approval` reads. A lookup per request through the decision's unique
+    index: as a join, PostgreSQL would read every decision in the city to match a few hundred.
+    """
+    decision = Decision.objects.filter(
+        Q(effective_on__isnull=True) | Q(effective_on__lte=today),
+        Q(expires_on__isnull=True) | Q(expires_on__gte=today),
+        request=OuterRef("pk"),
     )
+    until = Coalesce("expires_on", Value(datetime.date.max), output_field=DateField())
+    return Subquery(decision.values_list(until)[:1], output_field=DateField())
 
 
-def _telling(today: datetime.date) -> Q:
-    """
-    The requests a status can depend on: those in effect and those pending. `derive` reads
-    no other (`active_approvals`, `pending_requests`), so a board loads only these and its
-    cost does not grow with the requests decided, denied, withdrawn or expired over the years.
-    """
-    return Q(status__in=Request.PENDING) | _in_effect(today)
+# The statuses of the requests a status can depend on: those pending and those that may be in
+# effect. `derive` reads no other (`active_approvals`, `pending_requests`), so a board loads
+# only these and its cost does not grow with the requests denied, withdrawn or expired over the
+# years. Whether an approval is in effect on the day is left to `Request.is_active_approval`:
+# in SQL it would OR the statuses with the decision's dates, and PostgreSQL then spends longer
+# planning the query (trying every index on each side of the OR) than running it.
+TELLING_STATES = (*Request.PENDING, *Request.ACTIVE_STATES)
 
 
 # A page number as a request sends it (any text, or nothing); the paginator makes sense of it.
@@ -419,37 +429,58 @@ class _Scope:
 
     def counts(self, is_demo: bool) -> tuple[tuple[StatusCode, int], ...]:
         """
-        How many rows of the table stand in each status: one grouped query whose answer has
-        a row per kind of row (category or coverage, and the facts `derive_from_facts` reads),
-        however many rows and requests there are.
+        How many rows of the table stand in each status, in two queries whatever the number of
+        rows (one when the table has none): how many rows there are of each kind (category or coverage, all a row's rule and
+        coverage depend on), and the facts `derive_from_facts` reads of the rows with a telling
+        request (`TELLING_STATES`), from those requests alone, through the owner's index. A row
+        with none stands where its rule alone puts it.
         """
-        mine = self.requests(is_demo).filter(**{self.other: OuterRef("pk")})
-        # As `active_approvals` orders them: the latest expiry last (none at all latest), then the latest made.
-        longest = (
-            mine.filter(_in_effect(self.today))
-            .order_by(F("decision__expires_on").desc(nulls_first=True), "-created_at", "-pk")
-            .values("status")[:1]
-        )
         kind = "covered" if self.by_agency else "category"
-        grouped = (
-            self.rows(is_demo)
-            .annotate(longest=Subquery(longest), pending=Exists(mine.filter(status__in=Request.PENDING)))
-            .order_by()
-            .values(kind, "longest", "pending")
-            .annotate(n=Count("pk"))
+        by_kind: Counter[Any] = Counter(
+            {
+                group[kind]: group["n"]
+                for group in self.rows(is_demo).order_by().values(kind).annotate(n=Count("pk"))
+            }
         )
-        counted: Counter[StatusCode] = Counter()
-        for group in grouped:
+        if not by_kind:
+            return ()  # no rows (a real page's demo table, most often): nothing to count
+        telling = (
+            self.requests(is_demo)
+            .filter(status__in=TELLING_STATES)
+            .annotate(until=_in_effect_until(self.today))
+            .order_by()
+            .values_list(f"{self.other}_id", f"{self.other}__{kind}", "status", "until", "created_at", "pk")
+        )
+        kinds: dict[int, Any] = {}
+        pending: set[int] = set()
+        # As `active_approvals` orders them: the latest expiry last (none at all latest), then the latest made.
+        longest: dict[int, tuple[tuple[datetime.date, datetime.datetime, int], str]] = {}
+        for other, other_kind, status, until, created_at, pk in telling:
+            kinds[other] = other_kind
+            if status in Request.PENDING:
+                pending.add(other)
+            if status in Request.ACTIVE_STATES and until is not None:
+                key = (until, created_at, pk)
+                if other not in longest or key > longest[other][0]:
+                    longest[other] = (key, status)
+
+        def status_of(group: Any, longest_active: str | None, is_pending: bool) -> StatusCode:
             if isinstance(self.owner, Technology):
                 rule = self.rules.governing(self.owner.category, is_demo=is_demo)
-                covered = group["covered"]
+                covered = bool(group)
             else:
-                rule = self.rules.governing(group["category"], is_demo=is_demo)
+                rule = self.rules.governing(group, is_demo=is_demo)
                 covered = self.owner.covered
-            code = derive_from_facts(
-                rule, covered=covered, longest_active=group["longest"], pending=bool(group["pending"])
-            )
-            counted[code] += group["n"]
+            return derive_from_facts(rule, covered=covered, longest_active=longest_active, pending=is_pending)
+
+        counted: Counter[StatusCode] = Counter()
+        for other, other_kind in kinds.items():
+            by_kind[other_kind] -= 1
+            active = longest.get(other)
+            counted[status_of(other_kind, active[1] if active else None, other in pending)] += 1
+        for group, n in by_kind.items():
+            if n:
+                counted[status_of(group, None, False)] += n
         return tuple((code, counted[code]) for code in StatusCode if counted[code])
 
     def _pair(self, other: Agency | Technology) -> tuple[Agency, Technology]:
@@ -462,24 +493,33 @@ class _Scope:
 
     def entries(self, tables: dict[bool, list[Any]], *, only_listed: bool) -> dict[bool, list[BoardEntry]]:
         """
-        The entries of the rows listed for each table (other records, in order): two queries
-        (inventory rows, telling requests with their ordinances' deadline rows, see
-        `_telling`), restricted to the listed records when `only_listed`.
+        The entries of the rows listed for each table (other records, in order): three queries
+        (inventory rows, telling requests, their ordinances' deadline rows, see
+        `TELLING_STATES`), restricted to the listed records when `only_listed`.
         """
         rows: dict[_Key, _Row] = {}
+        listed: dict[int, Agency | Technology] = {}
         for is_demo, others in tables.items():
             for other in others:
+                listed[other.pk] = other
                 agency, technology = self._pair(other)
                 rows[(agency.pk, technology.pk, is_demo)] = _Row(agency, technology, is_demo)
         if rows:
             where: dict[str, object] = {self.own: self.owner}
             if only_listed:
-                where[f"{self.other}__in"] = {other.pk for others in tables.values() for other in others}
+                where[f"{self.other}__in"] = set(listed)
             for use in TechnologyUse.objects.filter(**where).select_related("agency", "technology"):
                 key = (use.agency_id, use.technology_id, _is_demo(use.agency, use.technology, use.is_demo))
                 if (row := rows.get(key)) is not None:
                     row.use = use
-            for request in _public_requests().filter(_telling(self.today), **where):
+            # The rows hold the requests' agencies and technologies already: not joined again.
+            telling = (
+                _public_requests().select_related(None).select_related("decision", "exception", "ordinance")
+            )
+            for request in telling.filter(status__in=TELLING_STATES, **where):
+                if (other := listed.get(getattr(request, f"{self.other}_id"))) is None:
+                    continue  # a record with no row listed here
+                request.agency, request.technology = self._pair(other)
                 demo = _is_demo(request.agency, request.technology, request.is_demo)
                 if (row := rows.get((request.agency_id, request.technology_id, demo))) is not None:
                     row.requests.append(request)
@@ -518,7 +558,7 @@ def for_agency(agency: Agency, today: datetime.date | None = None) -> Board:
     Every technology `agency` has an inventory row or a public request for, and, when the
     city's ordinances bind it, every technology whose category the rule in force prohibits,
     by technology name. Six queries, however many rows; only the requests a status can
-    depend on are loaded (`_telling`). Pages show a board a page at a time (`page_for_agency`).
+    depend on are loaded (`TELLING_STATES`). Pages show a board a page at a time (`page_for_agency`).
     """
     return _full(_scope(agency, today))
 
@@ -534,7 +574,7 @@ def for_technology(technology: Technology, today: datetime.date | None = None) -
 
 def _paged(scope: _Scope, page: PageNumber, demo_page: PageNumber, per_page: int) -> BoardPage:
     """
-    The board a page at a time: for each table, its summary (one grouped query) and the rows
+    The board a page at a time: for each table, its summary (two queries, see `counts`) and the rows
     of the page asked for (one query; a page number that is not one gives the first or the
     last page), then the inventory rows and telling requests of those rows only.
     """
@@ -571,8 +611,8 @@ def page_for_agency(
 ) -> BoardPage:
     """
     `for_agency` a page at a time, for the agency's page: each table's counts by status and
-    the rows of one page, in at most eight queries (six on a demo agency's page or with no
-    demo rows), loading rows for that page only. `page` and `demo_page` are the page numbers
+    the rows of one page, in at most ten queries (seven on a demo agency's page), loading
+    rows for that page only. `page` and `demo_page` are the page numbers
     asked for, as sent.
     """
     return _paged(_scope(agency, today), page, demo_page, per_page)

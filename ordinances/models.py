@@ -858,6 +858,19 @@ class Request(models.Model):
             models.Index(fields=["agency", "-reference"], name="request_agency_reference"),
             models.Index(fields=["technology", "-reference"], name="request_technology_reference"),
             models.Index(fields=["agency", "status", "submitted_at"], name="request_agency_status_submit"),
+            # An agency's and a technology's page (`ordinances.board`, the conditions of their
+            # approvals): the requests pending or approved, and all the page reads of them, from
+            # the index alone rather than from a table page for each request.
+            models.Index(
+                fields=["agency", "status"],
+                include=["technology", "is_demo", "created_at", "id"],
+                name="request_agency_telling",
+            ),
+            models.Index(
+                fields=["technology", "status"],
+                include=["agency", "is_demo", "created_at", "id"],
+                name="request_technology_telling",
+            ),
             # The feeds of an agency and of a technology's category: the latest public changes.
             models.Index(
                 fields=["agency", "-public_updated_at", "-id"],
@@ -1393,6 +1406,8 @@ class EmergencyUse(models.Model):
             # The public list's order: without it PostgreSQL joined every use to the requests
             # table before keeping 25 (70 ms at 100,000 requests; 2 ms with it).
             models.Index(fields=["-used_on", "-id"], name="emergency_use_recent"),
+            # The few demo uses a real page lists apart, without reading its every use.
+            models.Index(fields=["-used_on", "-id"], condition=Q(is_demo=True), name="emergency_use_demo"),
         ]
 
     def __str__(self) -> str:
@@ -1591,6 +1606,14 @@ class AnnualReport(models.Model):
             models.Index(
                 fields=["year", "agency"], condition=PUBLIC_ANNUAL_REPORT, name="annual_report_year_agency"
             ),
+            # A technology's page: its latest year's reports first, read from here a year at a
+            # time, not all its reports sorted (`views.oversight_sections`). An agency's page
+            # reads `annual_report_year_agency`.
+            models.Index(
+                fields=["technology", "-year"], condition=PUBLIC_ANNUAL_REPORT, name="annual_report_tech_year"
+            ),
+            # The few demo reports a real page lists apart.
+            models.Index(fields=["-year"], condition=Q(is_demo=True), name="annual_report_demo"),
         ]
 
     def __str__(self) -> str:

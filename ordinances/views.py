@@ -16,7 +16,19 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import DatabaseError, connection
-from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, Window
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -222,36 +234,55 @@ def _demo_requests() -> Q:
     return Q(is_demo=True) | Q(agency_id__in=ids["agency"]) | Q(technology_id__in=ids["technology"])
 
 
-def _standing_conditions(page_is_demo: bool, **where: object) -> dict[str, object]:
+def _standing_conditions(demo: Q | None, **where: object) -> dict[str, object]:
     """
-    The conditions of the approvals standing now, real ones apart from demo ones as in
-    `_split_demo`: what the agency must still do, has done, or is late with. Only the
-    `RECENT` due soonest of each, with how many there are in all (counted in the same
-    query), so the page does not grow with the years of approvals: one query each.
+    The conditions of the approvals standing now (of the public requests `where` selects),
+    real ones apart from demo ones (`demo`, from `_demo_requests`; None on a demo record's
+    page, which shows them all together) as in `_split_demo`: what the agency must still do, has
+    done, or is late with. Only the `RECENT` due soonest of each, with how many there are in
+    all (counted in the same query), so the page does not grow with the years of approvals.
+
+    First the standing approvals' decisions, each looked up through the decision's unique
+    index (joined, PostgreSQL would read every decision in the city to find a few hundred),
+    then the conditions of those decisions through theirs: one query, and one for each of
+    the real and the demo conditions when there are approvals to have them.
     """
-    standing = (
-        Condition.objects.public()
-        .filter(decision__request__status__in=Request.ACTIVE_STATES, **where)
-        .select_related("decision__request__agency", "decision__request__technology")
-        .annotate(standing_count=Window(Count("pk")))
-        .order_by(F("due_on").asc(nulls_last=True), "pk")
+    decision = Decision.objects.filter(request=OuterRef("pk")).values("pk")[:1]
+    is_demo = Value(False) if demo is None else ExpressionWrapper(demo, output_field=BooleanField())
+    approvals = (
+        Request.objects.public()
+        .filter(status__in=Request.ACTIVE_STATES, **where)
+        .annotate(decision_pk=Subquery(decision), demo=is_demo)
+        .order_by()
+        .values_list("decision_pk", "demo")
     )
-    demo = (
-        Q(decision__request__is_demo=True)
-        | Q(decision__request__agency__is_demo=True)
-        | Q(decision__request__technology__is_demo=True)
-    )
-    real = list(standing[:RECENT]) if page_is_demo else list(standing.exclude(demo)[:RECENT])
-    demo_rows: list[Condition] = [] if page_is_demo else list(standing.filter(demo)[:RECENT])
+    decisions: dict[bool, list[int]] = {False: [], True: []}
+    for decision_pk, in_demo in approvals:
+        decisions[bool(in_demo)].append(decision_pk)
+    due_soonest = (F("due_on").asc(nulls_last=True), "pk")
+
+    def standing(decision_pks: list[int]) -> list[Condition]:
+        # The conditions chosen and counted alone, then only those shown joined to their
+        # requests: joined first, every decision in the city would be read again.
+        theirs = Condition.objects.filter(decision__in=decision_pks)
+        shown = theirs.order_by(*due_soonest).values("pk")[:RECENT]
+        return list(
+            Condition.objects.filter(pk__in=shown)
+            .select_related("decision__request__agency", "decision__request__technology")
+            .annotate(standing_count=count_where(theirs))
+            .order_by(*due_soonest)
+        )
+
+    rows = {demo: standing(pks) if pks else [] for demo, pks in decisions.items()}
 
     def total(rows: list[Condition]) -> int:
         return rows[0].standing_count if rows else 0  # type: ignore[attr-defined]
 
     return {
-        "conditions": real,
-        "condition_count": total(real),
-        "demo_conditions": demo_rows,
-        "demo_condition_count": total(demo_rows),
+        "conditions": rows[False],
+        "condition_count": total(rows[False]),
+        "demo_conditions": rows[True],
+        "demo_condition_count": total(rows[True]),
     }
 
 
@@ -272,14 +303,16 @@ def _board_pages(request: HttpRequest) -> dict[str, Any]:
 @require_safe
 def agency_detail(request: HttpRequest, slug: str) -> HttpResponse:
     agency = get_object_or_404(Agency, slug=slug)
-    requests, demo_requests = _split_demo(_public_requests().filter(agency=agency), agency.is_demo)
+    # Read once for the page's sections: a real page shows demo rows apart.
+    demo = None if agency.is_demo else _demo_requests()
+    requests, demo_requests = _split_demo(_public_requests().filter(agency=agency), agency.is_demo, demo)
     context = {
         "agency": agency,
         "board": board.page_for_agency(agency, **_board_pages(request)),
         "requests": requests,
         "demo_requests": demo_requests,
-        **_standing_conditions(agency.is_demo, decision__request__agency=agency),
-        "oversight": oversight_sections(agency=agency),
+        **_standing_conditions(demo, agency=agency),
+        "oversight": oversight_sections(agency=agency, demo=demo),
     }
     return render(request, "ordinances/agency_detail.html", context)
 
@@ -306,14 +339,15 @@ def technology_detail(request: HttpRequest, slug: str) -> HttpResponse:
     # The rules speak about categories, so every request under them for this category
     # matters here, not only those naming this exact record.
     same_category = _public_requests().filter(technology__category=technology.category)
-    requests, demo_requests = _split_demo(same_category, technology.is_demo)
+    demo = None if technology.is_demo else _demo_requests()
+    requests, demo_requests = _split_demo(same_category, technology.is_demo, demo)
     context = {
         "technology": technology,
         "board": board.page_for_technology(technology, **_board_pages(request)),
         "requests": requests,
         "demo_requests": demo_requests,
-        **_standing_conditions(technology.is_demo, decision__request__technology=technology),
-        "oversight": oversight_sections(technology=technology),
+        **_standing_conditions(demo, technology=technology),
+        "oversight": oversight_sections(technology=technology, demo=demo),
     }
     return render(request, "ordinances/technology_detail.html", context)
 
@@ -566,11 +600,6 @@ ANNUAL_REPORT_LABELS = {
 }
 
 
-def _demo_rows() -> Q:
-    """Rows a real page shows only apart, as demo records (see `_split_demo`)."""
-    return Q(is_demo=True) | Q(agency__is_demo=True) | Q(technology__is_demo=True)
-
-
 def _with_report_state(uses: Iterable[EmergencyUse]) -> list[EmergencyUse]:
     today = timezone.localdate()
     rows = list(uses)
@@ -591,10 +620,13 @@ def _public_annual_reports() -> QuerySet[AnnualReport]:
     return AnnualReport.objects.public().select_related("agency", "technology", "ordinance")
 
 
-def oversight_sections(*, agency: Agency | None = None, technology: Technology | None = None) -> dict:
+def oversight_sections(
+    *, agency: Agency | None = None, technology: Technology | None = None, demo: Q | None = None
+) -> dict:
     """
     The emergency uses, published violations and public annual reports of one agency or
-    one technology, the most recent first, real ones apart from demo ones: six queries,
+    one technology, the most recent first, real ones apart from demo ones (`demo`, from
+    `_demo_requests`, read here when not given): six queries (seven when it is read here),
     however many rows. For `partials/oversight_sections.html`.
     """
     record: Agency | Technology | None = agency or technology
@@ -612,11 +644,14 @@ def oversight_sections(*, agency: Agency | None = None, technology: Technology |
         "scope": "agency" if agency else "technology",
         "filter": f"{'agency' if agency else 'technology'}={record.slug}",
     }
-    demo = _demo_rows()
+    # The demo rows by the few demo records' ids (`_demo_requests`, read here unless the page
+    # has it), not by joins: found through indexes, not by reading every row of the record.
+    if demo is None and not record.is_demo:
+        demo = _demo_requests()
     for name, queryset in sets.items():
         real: list[Any]
         demo_rows: list[Any]
-        if record.is_demo:
+        if demo is None:
             real, demo_rows = list(queryset[:RECENT]), []
         else:
             real, demo_rows = list(queryset.exclude(demo)[:RECENT]), list(queryset.filter(demo)[:RECENT])
