@@ -181,6 +181,9 @@ class Ordinance(models.Model):
     def get_absolute_url(self) -> str:
         return record_url("ordinances:ordinance_detail", self.slug, "slug")
 
+    def get_status_display(self) -> str:  # type: ignore[no-redef]
+        return choice_label(self.Status, self.status)
+
     @property
     def has_vote(self) -> bool:
         return self.votes_yes is not None

@@ -17,6 +17,7 @@ as a page number that cannot be read does.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,28 +80,46 @@ def _newer_than(moment: datetime.datetime, pk: int) -> Q:
     return Q(created_at__gte=moment) & (Q(created_at__gt=moment) | Q(id__gt=pk))
 
 
-def paginate(queryset: QuerySet, query: QueryDict, size: int) -> KeysetPage:
-    """The page of `queryset` (newest first) that the address's `after` or `before` names."""
-    after, before = read_cursor(query.get("after")), read_cursor(query.get("before"))
+def count_up_to_limit(queryset: QuerySet) -> int:
+    """The selection's rows up to `COUNT_LIMIT + 1`: enough to say "more than 1,000"."""
     # Unordered, so the count stops at its limit by whichever index finds rows fastest.
-    limited = queryset.order_by()[: COUNT_LIMIT + 1].count()
-    if before is not None:
-        rows = list(queryset.filter(_newer_than(*before)).order_by("created_at", "id")[: size + 1])
-        more_newer = len(rows) > size
-        rows = rows[:size][::-1]
-        previous_cursor = cursor_of(rows[0]) if more_newer and rows else None
-        next_cursor = cursor_of(rows[-1]) if rows else None
+    return queryset.order_by()[: COUNT_LIMIT + 1].count()
+
+
+def keyset_page(
+    rows: list[Any], size: int, counted: int, cursor: Callable[[Any], str], *, before: bool, after: bool
+) -> KeysetPage:
+    """
+    The page of up to `size + 1` rows read from a boundary away from it: newest first from
+    the start or past an `after` cursor (`after`), or, past a `before` cursor (`before`),
+    towards newer rows, the nearest first. `counted` is `count_up_to_limit`'s answer and
+    `cursor` names a row in an address.
+    """
+    more = len(rows) > size
+    rows = rows[:size]
+    if before:
+        rows.reverse()
+        previous_cursor = cursor(rows[0]) if more and rows else None
+        next_cursor = cursor(rows[-1]) if rows else None
     else:
-        selection = queryset.filter(_older_than(*after)) if after is not None else queryset
-        rows = list(selection.order_by(*ORDERING)[: size + 1])
-        more_older = len(rows) > size
-        rows = rows[:size]
-        next_cursor = cursor_of(rows[-1]) if more_older else None
-        previous_cursor = cursor_of(rows[0]) if after is not None and rows else None
+        next_cursor = cursor(rows[-1]) if more else None
+        previous_cursor = cursor(rows[0]) if after and rows else None
     return KeysetPage(
         object_list=rows,
-        count=min(limited, COUNT_LIMIT),
-        count_is_limited=limited > COUNT_LIMIT,
+        count=min(counted, COUNT_LIMIT),
+        count_is_limited=counted > COUNT_LIMIT,
         next_cursor=next_cursor,
         previous_cursor=previous_cursor,
     )
+
+
+def paginate(queryset: QuerySet, query: QueryDict, size: int) -> KeysetPage:
+    """The page of `queryset` (newest first) that the address's `after` or `before` names."""
+    after, before = read_cursor(query.get("after")), read_cursor(query.get("before"))
+    counted = count_up_to_limit(queryset)
+    if before is not None:
+        rows = list(queryset.filter(_newer_than(*before)).order_by("created_at", "id")[: size + 1])
+    else:
+        selection = queryset.filter(_older_than(*after)) if after is not None else queryset
+        rows = list(selection.order_by(*ORDERING)[: size + 1])
+    return keyset_page(rows, size, counted, cursor_of, before=before is not None, after=after is not None)

@@ -22,7 +22,7 @@ from django.db.models import Q, QuerySet, Subquery
 from django.http import QueryDict
 
 from ordinances.models import AnnualReport
-from ordinances.pagination import COUNT_LIMIT, KeysetPage
+from ordinances.pagination import KeysetPage, count_up_to_limit, keyset_page
 
 # Within a year, agency then technology by name, the primary key breaking ties.
 _NAMES = ("agency__name", "technology__name", "pk")
@@ -90,28 +90,17 @@ def _walk(
     return rows
 
 
+def _cursor_of(report: AnnualReport) -> str:
+    return str(report.pk)
+
+
 def paginate(listed: QuerySet[AnnualReport], query: QueryDict, size: int) -> KeysetPage:
     """The page of `listed` (the public reports, filtered) that the address's `after` or `before` names."""
-    # Unordered, so the count stops at its limit by whichever index finds rows fastest.
-    limited = listed.order_by()[: COUNT_LIMIT + 1].count()
+    counted = count_up_to_limit(listed)
     after = _cursor_row(listed, query.get("after"))
     before = None if after is not None else _cursor_row(listed, query.get("before"))
     if before is not None:
         rows = _walk(listed, before, size + 1, older=False)
-        more_newer = len(rows) > size
-        rows = rows[:size][::-1]
-        previous_cursor = str(rows[0].pk) if more_newer and rows else None
-        next_cursor = str(rows[-1].pk) if rows else None
     else:
         rows = _walk(listed, after, size + 1, older=True)
-        more_older = len(rows) > size
-        rows = rows[:size]
-        next_cursor = str(rows[-1].pk) if more_older else None
-        previous_cursor = str(rows[0].pk) if after is not None and rows else None
-    return KeysetPage(
-        object_list=rows,
-        count=min(limited, COUNT_LIMIT),
-        count_is_limited=limited > COUNT_LIMIT,
-        next_cursor=next_cursor,
-        previous_cursor=previous_cursor,
-    )
+    return keyset_page(rows, size, counted, _cursor_of, before=before is not None, after=after is not None)

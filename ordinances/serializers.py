@@ -24,13 +24,13 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Model
 from django.db.models.manager import BaseManager
-from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
-from rest_framework.reverse import reverse
+from rest_framework.reverse import preserve_builtin_query_params
+from rest_framework.settings import api_settings
 
 from ordinances import deadlines, ocd, progress
 from ordinances.board import BoardEntry, StatusCode
@@ -49,73 +49,35 @@ from ordinances.models import (
     Source,
     StatutoryException,
     Technology,
+    record_url,
 )
 from ordinances.templatetags.portal import BOARD_STATUS_LABELS
 
-# What `reverse()` leaves as it is in an address and a router's lookup accepts: every slug
-# and reference. Any other value is reversed on its own.
-SAFE_IDENTIFIER = re.compile(r"[-A-Za-z0-9_~]+")
+# A path as `reverse()` gives it for a slug or a reference: nothing for `build_absolute_uri`
+# to resolve (`.`, `//`) or to quote, only the scheme and host to put before it.
+_PLAIN_PATH = re.compile(r"/(?:[-A-Za-z0-9_~%!$&'()*+,;=:@]+/?)*\Z")
 
 
-class Links:
+def _absolute(field: serializers.Field, path: str, *, keep_format: bool = False) -> str:
     """
-    The addresses of one response's rows. Each kind of address is reversed once, for the
-    first row, and the others' are that address with their own identifier in its place:
-    `reverse()` for every link of every row was most of a list's cost. The result is what
-    `reverse()` and `build_absolute_uri()` give.
+    `request.build_absolute_uri(path)`, and with `keep_format` the `?format=` DRF's `reverse()`
+    keeps (a CSV links to CSV). The scheme and host are read once per response: a list of
+    requests has two hundred links.
     """
-
-    def __init__(self, request: Any) -> None:
-        self.request = request
-        self._templates: dict[tuple[str, str], list[str]] = {}
-
-    @classmethod
-    def of(cls, serializer: serializers.Field) -> Links:
-        context = serializer.context
-        links = context.get("links")
-        if links is None:
-            links = cls(context.get("request"))
-            context["links"] = links
-        return links
-
-    def absolute(self, path: str) -> str:
-        return self.request.build_absolute_uri(path) if self.request is not None else path
-
-    def _fill(self, key: tuple[str, str], value: str, make: Any) -> str:
-        template = self._templates.get(key)
-        if template is not None and SAFE_IDENTIFIER.fullmatch(value):
-            return value.join(template)
-        address = make()
-        # A template only when the identifier stands once in the address, as itself.
-        if SAFE_IDENTIFIER.fullmatch(value) and address.count(value) == 1:
-            self._templates[key] = address.split(value)
-        return address
-
-    def api(self, view_name: str, url_kwarg: str, value: str) -> str:
-        """The absolute address of an API resource, e.g. `api:agency-detail` with `slug=...`."""
-        return self._fill(
-            (view_name, url_kwarg),
-            value,
-            lambda: reverse(view_name, kwargs={url_kwarg: value}, request=self.request),
-        )
-
-    def page(self, row: Model, lookup: str) -> str:
-        """The absolute address of a row's public page (`get_absolute_url`), found by `lookup`."""
-        return self._fill(
-            (type(row)._meta.label, lookup),
-            str(getattr(row, lookup)),
-            lambda: self.absolute(row.get_absolute_url()),  # type: ignore[attr-defined]
-        )
-
-
-def _absolute(serializer: serializers.Field, path: str) -> str:
-    return Links.of(serializer).absolute(path)
-
-
-def api_url(serializer: serializers.Field, view_name: str, **kwargs: str) -> str:
-    """The absolute address of an API resource, e.g. `api:agency-detail` with `slug=...`."""
-    ((url_kwarg, value),) = kwargs.items()
-    return Links.of(serializer).api(view_name, url_kwarg, value)
+    context = field.context
+    request = context.get("request")
+    if request is None:
+        return path
+    if not _PLAIN_PATH.match(path):
+        url = request.build_absolute_uri(path)
+    else:
+        origin = context.get("_origin")
+        if origin is None:
+            origin = context["_origin"] = request.build_absolute_uri("/")[:-1]
+        url = origin + path
+    if keep_format and api_settings.URL_FORMAT_OVERRIDE in request.GET:
+        return preserve_builtin_query_params(url, request)
+    return url
 
 
 class ApiUrlField(serializers.Field):
@@ -127,44 +89,25 @@ class ApiUrlField(serializers.Field):
         super().__init__(**kwargs)
         self.view_name = view_name
         self.lookup = lookup
+        # A value the router's pattern accepts, for `record_url` to reverse once.
         self.url_kwarg = url_kwarg or lookup.rsplit(".", 1)[-1]
 
     def to_representation(self, value: Any) -> str:
         for part in self.lookup.split("."):
             value = getattr(value, part)
-        return Links.of(self).api(self.view_name, self.url_kwarg, str(value))
+        return _absolute(self, record_url(self.view_name, str(value), self.url_kwarg), keep_format=True)
 
 
 class HtmlUrlField(serializers.Field):
-    """The absolute address of the record's public page, found by its `lookup` field."""
+    """The absolute address of the record's public page (`get_absolute_url`)."""
 
-    def __init__(self, lookup: str = "slug", **kwargs):
+    def __init__(self, **kwargs):
         kwargs["source"] = "*"
         kwargs["read_only"] = True
         super().__init__(**kwargs)
-        self.lookup = lookup
 
     def to_representation(self, value: Model) -> str:
-        return Links.of(self).page(value, self.lookup)
-
-
-# The words of each code, by model, field and language: `get_<field>_display` looks them up
-# (and translates them) anew for every row.
-_LABELS: dict[tuple[str, str, str | None], dict[Any, str]] = {}
-
-
-def code_label(row: Model, code_field: str) -> str:
-    """What `get_<code_field>_display()` says, as text."""
-    key = (row._meta.label, code_field, get_language())
-    labels = _LABELS.get(key)
-    if labels is None:
-        choices = row._meta.get_field(code_field).flatchoices  # type: ignore[union-attr]
-        labels = _LABELS[key] = {value: str(label) for value, label in choices}
-    value = getattr(row, code_field)
-    try:
-        return labels.get(value, value) if value is not None else str(value)
-    except TypeError:  # an unhashable value has no label
-        return str(value)
+        return _absolute(self, value.get_absolute_url())  # type: ignore[attr-defined]
 
 
 class LabelField(serializers.Field):
@@ -177,7 +120,7 @@ class LabelField(serializers.Field):
         self.code_field = code_field
 
     def to_representation(self, value: Model) -> str:
-        return str(code_label(value, self.code_field))
+        return str(getattr(value, f"get_{self.code_field}_display")())
 
 
 extend_schema_field(OpenApiTypes.URI)(ApiUrlField)
@@ -608,7 +551,7 @@ class RequestSerializer(ModelSerializer):
     """A public request (never a draft) with its decision, conditions, documents and dates."""
 
     url = ApiUrlField("api:request-detail", lookup="reference")
-    html_url = HtmlUrlField(lookup="reference")
+    html_url = HtmlUrlField()
     timeline_url = ApiUrlField("api:request-timeline", lookup="reference")
     kind_label = LabelField("kind")
     status_label = LabelField("status")

@@ -500,6 +500,15 @@ def test_the_csv_of_decisions_flattens_the_request_reference(client, records):
     assert rows[0]["votes_yes"] == "2"
 
 
+def test_the_links_in_a_csv_lead_to_csv_as_drf_gives_them(client, records):
+    response = client.get("/api/v1/decisions/?format=csv&outcome=denied")
+
+    (row,) = csv.DictReader(io.StringIO(body(response)))
+    reference = records["denied"].reference
+    assert row["url"] == f"http://testserver/api/v1/decisions/{reference}/?format=csv"
+    assert row["request_url"] == f"http://testserver/api/v1/requests/{reference}/?format=csv"
+
+
 # ---------------------------------------------------------------------------
 # Pagination
 # ---------------------------------------------------------------------------
@@ -686,18 +695,25 @@ def test_moments_are_given_in_utc(client, records):
 
 @pytest.fixture
 def drf_as_shipped(monkeypatch):
-    """DRF's generic `to_representation` and a `reverse()` for every link, as before `serializers.Links`."""
+    """
+    DRF's generic `to_representation`, a `reverse()` for every link and Django's own lookup
+    for every label, in place of `FastRepresentation`, `record_url` and `choice_label`.
+    """
+    from django.urls import reverse
     from rest_framework import serializers as drf
 
-    from ordinances import serializers
+    from ordinances import models, serializers
+
+    def every_link_reversed(name: str, key: str, sample: str) -> str:
+        return reverse(name, args=[key])
+
+    def every_label_looked_up(choices: Any, value: object) -> str:
+        return str(dict(choices.choices).get(value, value))
 
     monkeypatch.setattr(serializers.FastRepresentation, "to_representation", drf.Serializer.to_representation)
-    monkeypatch.setattr(serializers.Links, "_fill", lambda self, key, value, make: make())
-    monkeypatch.setattr(
-        serializers.LabelField,
-        "to_representation",
-        lambda self, row: str(getattr(row, f"get_{self.code_field}_display")()),
-    )
+    monkeypatch.setattr(serializers, "record_url", every_link_reversed)
+    monkeypatch.setattr(models, "record_url", every_link_reversed)
+    monkeypatch.setattr(models, "choice_label", every_label_looked_up)
 
 
 def test_every_endpoint_answers_what_drf_serializers_gave_row_by_row(
