@@ -22,11 +22,19 @@ until the record changes:
 - A hit must cost little more than the cheapest page (portal/bench.py). What is kept is the
   answer's bytes and headers (`Answer`), not a pickled response, with the ETag that
   `ConditionalGetMiddleware` would otherwise hash out of the body on every hit. Each process
-  also keeps its most recent answers (`RecentAnswers`, a few MB): for those, only the
-  generation, a few bytes, crosses from the shared cache, and the copy is served only while
-  that is still the one it was made in, so a change made in any process shows at once
-  everywhere. A generation starts at a random number, so one made after the shared cache
-  was emptied (a restart of Redis) never matches a copy made before.
+  also keeps its most recent answers (`RecentAnswers`, a few MB), served only while the
+  generation is still the one they were made in. With Redis, not even the generation crosses
+  on such a hit: each process remembers it until Redis reports a change
+  (`portal.cache.RedisCache.get_tracked`, server-assisted client-side caching), and Redis
+  sends that news to every process before it answers the writer, so a change made in any
+  process shows at once everywhere; a write in this process forgets it itself
+  (`record_changed`). Whenever that news is uncertain (the tracking connection broke or
+  could not be made), the generation is read on every hit, as in local memory. A
+  generation starts at a random number, so one made after the shared cache was emptied (a
+  restart of Redis) never matches a copy made before.
+- The key of an answer is worked out from what earlier middleware has already checked (the
+  host) and today's date, worked out again only when the day ends: a hit should cost no
+  more than looking the answer up.
 - A streamed answer (a download) is kept once it has been sent whole, if it came to no more
   than `MAX_STREAMED_BYTES`, and replayed as plain bytes; larger ones stream every time.
 
@@ -36,6 +44,7 @@ sends anonymous reads to a replica only once it has replayed that far (`portal/d
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import secrets
 import threading
@@ -104,6 +113,12 @@ def generation() -> int:
     return int(value)
 
 
+def _current_generation() -> Any:
+    """The generation, remembered by this process while Redis reports no change to it."""
+    get_tracked = getattr(cache, "get_tracked", None)  # portal.cache.RedisCache
+    return get_tracked(GENERATION_KEY) if get_tracked is not None else cache.get(GENERATION_KEY)
+
+
 def record_changed() -> None:
     """The public record has changed: every cached page is now stale."""
     # The moment first: a reader who sees the new generation must also see the new moment,
@@ -114,6 +129,10 @@ def record_changed() -> None:
         cache.incr(GENERATION_KEY)
     except ValueError:  # no generation yet: any new one differs from every page kept
         cache.add(GENERATION_KEY, _new_generation(), timeout=None)
+    # Redis' message would tell this process too, but only at its next read: now, for certain.
+    forget_tracked = getattr(cache, "forget_tracked", None)
+    if forget_tracked is not None:
+        forget_tracked(GENERATION_KEY)
 
 
 def last_write() -> float | None:
@@ -135,13 +154,32 @@ def connect() -> None:
         signal.connect(_on_change, dispatch_uid=f"page_cache.{signal!r}")
 
 
+# Today where the portal is, and the moment (seconds since the epoch) the day ends.
+_today: tuple[str, float] = ("", 0.0)
+
+
+def _local_day() -> str:
+    """Today's date in the portal's time zone, worked out again only once the day is over."""
+    global _today
+    day, ends = _today
+    if time.time() < ends:
+        return day
+    zone = timezone.get_default_timezone()
+    today = timezone.localdate(timezone=zone)
+    midnight = datetime.datetime.combine(today + datetime.timedelta(days=1), datetime.time(), tzinfo=zone)
+    _today = (today.isoformat(), midnight.timestamp())
+    return _today[0]
+
+
 def key(request: HttpRequest) -> str:
     """The cache key of an answer: the day, the language and the address."""
     parts = [
-        timezone.localdate().isoformat(),
+        _local_day(),
         # What LocaleMiddleware activated (cheaper to read here than get_language()).
         getattr(request, "LANGUAGE_CODE", None) or get_language() or "",
-        request.get_host(),
+        # CommonMiddleware, before this one, has checked it against ALLOWED_HOSTS already
+        # (get_host() would check it again).
+        request._get_raw_host(),  # type: ignore[attr-defined]
         request.get_full_path(),
         # The API chooses its format from Accept; a page does not, and every browser sends its own.
         request.headers.get("Accept", "") if request.path.startswith("/api/") else "",
@@ -241,11 +279,12 @@ def lookup(page_key: str) -> tuple[int, Answer | None]:
 
     One round trip to the cache: the page is kept with the generation it was made in, and
     the two are read together, rather than the generation first and then a key made from it.
-    Only the generation is read when this process has its own copy of the page.
+    When this process has its own copy of the page, only the generation is read, and with
+    Redis not even that while Redis has sent no news of it (`portal.cache.RedisCache.get_tracked`).
     """
     own = recent.get(page_key)
     if own is not None:
-        current = cache.get(GENERATION_KEY)
+        current = _current_generation()
         if current is not None and own.made_in == current and own.expires > time.time():
             return int(current), own
         recent.discard(page_key)

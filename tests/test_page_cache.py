@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from ordinances import page_cache, workflow
 from ordinances.models import Agency
+from portal.cache import RedisCache, stop_tracking
+from tests.test_cache import REDIS_URL, redis_is_running
 
 pytestmark = pytest.mark.django_db
 
@@ -297,3 +299,85 @@ def test_a_process_does_not_keep_an_answer_too_large_for_its_share():
     recent = page_cache.RecentAnswers(max_bytes=800)
     recent.put("big", answer(101))
     assert recent.get("big") is None
+
+
+# With Redis, as in production: each process remembers the generation until Redis says it changed.
+
+
+@pytest.fixture
+def redis_pages(monkeypatch):
+    """The page cache in Redis (db 13), and a client of the same Redis as another worker holds it."""
+    if not redis_is_running():
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    stop_tracking()
+    shared = RedisCache(REDIS_URL, {"KEY_PREFIX": "portal-test-pages"})
+    monkeypatch.setattr(page_cache, "cache", shared)
+    page_cache.recent.clear()
+    yield RedisCache(REDIS_URL, {"KEY_PREFIX": "portal-test-pages"})
+    stop_tracking()
+    page_cache.recent.clear()
+    shared.clear()
+
+
+def redis_commands(cache: RedisCache) -> mock.MagicMock:
+    client = cache._cache.get_client()
+    return mock.patch.object(client, "execute_command", wraps=client.execute_command)
+
+
+def test_with_redis_a_process_serves_its_own_copy_without_a_redis_command(client, hearing_held, redis_pages):
+    url = hearing_held.get_absolute_url()
+    fresh = client.get(url).content
+    client.get(url)
+    with redis_commands(page_cache.cache) as sent:
+        count, cached = queries_for(client, url)
+    assert (count, sent.call_count) == (0, 0)
+    assert cached.encode() == fresh
+
+
+def test_with_redis_a_change_made_by_another_worker_shows_on_the_next_page(client, hearing_held, redis_pages):
+    url = hearing_held.get_absolute_url()
+    client.get(url)
+    client.get(url)
+    redis_pages.incr(page_cache.GENERATION_KEY)  # another worker's committed change
+    again, _ = queries_for(client, url)
+    assert again > 0
+
+
+def test_with_redis_a_decision_by_staff_shows_at_once(
+    client, hearing_held, staff, django_capture_on_commit_callbacks, redis_pages
+):
+    url = hearing_held.get_absolute_url()
+    client.get(url)
+    client.get(url)
+    approve(hearing_held, staff, django_capture_on_commit_callbacks)
+    again, page = queries_for(client, url)
+    assert again > 0
+    assert "Approved" in page
+
+
+def test_with_redis_a_broken_tracking_connection_falls_back_to_asking_redis_on_every_page(
+    client, hearing_held, redis_pages
+):
+    url = hearing_held.get_absolute_url()
+    client.get(url)
+    client.get(url)
+    tracked = page_cache.cache._tracked_key(page_cache.GENERATION_KEY)
+    redis_pages._cache.get_client().client_kill_filter(_id=tracked.client_id)
+    client.get(url)
+    with redis_commands(page_cache.cache) as sent:
+        client.get(url)
+        client.get(url)
+    assert sent.call_count == 2
+    redis_pages.incr(page_cache.GENERATION_KEY)
+    again, _ = queries_for(client, url)
+    assert again > 0
+
+
+def test_with_redis_no_copy_is_served_once_redis_was_emptied(client, hearing_held, redis_pages):
+    url = hearing_held.get_absolute_url()
+    client.get(url)
+    client.get(url)
+    redis_pages.clear()  # FLUSHDB, as FLUSHALL: Redis sends a null message to every tracking connection
+    redis_pages._cache.get_client().ping()  # which went out before this answer
+    again, _ = queries_for(client, url)
+    assert again > 0
