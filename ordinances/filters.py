@@ -27,7 +27,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
+from django_filters.constants import EMPTY_VALUES
 
+from ordinances import workflow
 from ordinances.models import (
     Agency,
     AnnualReport,
@@ -75,6 +77,27 @@ class YearFilter(django_filters.NumberFilter):
             max_value=2100,
             **kwargs,
         )
+
+
+class SubmittedYearFilter(YearFilter):
+    """
+    The year a request was submitted, which also bounds where its row lies in the lists'
+    orders: a request is created before it is submitted (`workflow.create_draft`, then
+    `submit`), and its reference carries the year it was created (`workflow.reference`). So a
+    request submitted in a year was created in it or before, and its reference sorts below
+    the next year's first. Saying so lets the request list (newest created first) and the
+    API (newest reference first) read from that year's end down, rather than read every
+    newer request of the history and drop it.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(field_name="submitted_at", **kwargs)
+
+    def filter(self, qs: QuerySet, value: Any) -> QuerySet:
+        if value in EMPTY_VALUES:
+            return qs
+        qs = super().filter(qs, value)
+        return qs.filter(created_at__year__lte=value, reference__lt=workflow.reference(int(value) + 1, 0))
 
 
 class AnyYesNo(forms.NullBooleanSelect):
@@ -463,7 +486,7 @@ class RequestFilter(django_filters.FilterSet):
         label=_("Ordinance"),
         empty_label=_("Any ordinance"),
     )
-    year = YearFilter(field_name="submitted_at")
+    year = SubmittedYearFilter()
 
     class Meta:
         model = Request

@@ -20,7 +20,8 @@ from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.translation import get_language, gettext
@@ -508,6 +509,37 @@ class Agency(models.Model):
         return choice_label(self.Kind, self.kind)
 
 
+class PublicRequestCount(models.Model):
+    """
+    How many public requests an agency has made under an ordinance: the lists of agencies
+    and of ordinances add these up (`total`) rather than count the city's history on every
+    view. At most one row for each agency and ordinance, so the table grows with the city,
+    not with its history. The workflow is its one writer (`workflow._count_public`), as it is
+    of a request's status, agency and ordinance; `seed_bulk`, which fabricates a history in
+    bulk, counts it afterwards (`workflow.recount_public_requests`).
+    """
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+", db_index=False)
+    ordinance = models.ForeignKey(Ordinance, on_delete=models.CASCADE, related_name="+", db_index=False)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "ordinance"], name="one_count_per_agency_ordinance"),
+        ]
+        # An ordinance's total read from an index alone (an agency's has a row or two to read).
+        indexes = [models.Index(fields=["ordinance"], include=["count"], name="public_count_ordinance")]
+
+    def __str__(self) -> str:
+        return f"{self.agency_id} under {self.ordinance_id}: {self.count}"
+
+    @classmethod
+    def total(cls, of: str) -> Coalesce:
+        """The public requests of the outer query's agency or ordinance (`of`), as an annotation."""
+        rows = cls.objects.filter(**{of: OuterRef("pk")}).order_by().values(of)
+        return Coalesce(Subquery(rows.annotate(n=Sum("count")).values("n")), 0)
+
+
 class Technology(models.Model):
     """A surveillance technology, described for residents."""
 
@@ -919,8 +951,42 @@ class Request(models.Model):
                 name="request_awaiting",
             ),
             models.Index(fields=["status", "comment_period_ends_on"], name="request_comment_period"),
+            # The home page's open comment periods and hearings ahead, the soonest first: the
+            # first ten read in order, not every request in that state sorted for each view.
+            models.Index(
+                fields=["comment_period_ends_on", "id"],
+                condition=Q(status="public_comment"),
+                name="request_open_comment",
+            ),
+            models.Index(
+                fields=["hearing_at", "id"],
+                condition=Q(status="hearing_scheduled"),
+                name="request_hearing_ahead",
+            ),
             # A record's page finds its few demo requests without reading the real ones.
             models.Index(fields=["-created_at"], condition=Q(is_demo=True), name="request_demo_created"),
+            # `?status=expired` on the list and the API. A request expires by age alone
+            # (`workflow.expire_due`), so the expired are the oldest third of the history: read
+            # in the lists' order with the status as a filter, every newer request came first,
+            # and PostgreSQL, which takes a status to be spread evenly over time, keeps that
+            # plan over `request_status_created`. These hold the expired alone, in each order.
+            models.Index(
+                fields=["-created_at", "-id"], condition=Q(status="expired"), name="request_expired_created"
+            ),
+            models.Index(
+                fields=["-reference"], condition=Q(status="expired"), name="request_expired_reference"
+            ),
+            # The request feed (`feeds.RequestsFeed`, newest submitted first) of an agency or a technology.
+            models.Index(
+                fields=["agency", "-submitted_at", "-id"],
+                condition=~Q(status="draft"),
+                name="request_agency_submitted",
+            ),
+            models.Index(
+                fields=["technology", "-submitted_at", "-id"],
+                condition=~Q(status="draft"),
+                name="request_technology_submitted",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -1493,6 +1559,15 @@ class Violation(models.Model):
 
     class Meta:
         ordering = ["-found_on", "-pk"]
+        indexes = [
+            # The public list, latest found first: a page read from here, not every
+            # published violation in the city sorted for each one.
+            models.Index(
+                fields=["-found_on", "-id"],
+                condition=Q(published_at__isnull=False),
+                name="violation_public_found",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.agency}: {self.technology} ({self.found_on.isoformat()})"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -68,6 +68,7 @@ from ordinances.models import (
     Event,
     Ordinance,
     OversightEvent,
+    PublicRequestCount,
     Request,
     RequestQuerySet,
     Technology,
@@ -172,9 +173,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def ordinance_list(request: HttpRequest) -> HttpResponse:
-    queryset = Ordinance.objects.annotate(
-        request_count=count_where(Request.objects.public().filter(ordinance=OuterRef("pk")))
-    ).order_by("-adopted_on", "file_number")
+    # Counted by agency as requests become public (`PublicRequestCount`), not from the
+    # city's history on every view.
+    queryset = Ordinance.objects.annotate(request_count=PublicRequestCount.total("ordinance")).order_by(
+        "-adopted_on", "file_number"
+    )
     return _list(request, "ordinances/ordinance_list.html", filters.OrdinanceFilter, queryset)
 
 
@@ -196,12 +199,24 @@ def ordinance_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_safe
 def agency_list(request: HttpRequest) -> HttpResponse:
-    # Two correlated counts: joining both tables at once would multiply their rows.
-    queryset = Agency.objects.annotate(
-        use_count=count_where(TechnologyUse.objects.filter(agency=OuterRef("pk"))),
-        request_count=count_where(Request.objects.public().filter(agency=OuterRef("pk"))),
-    ).order_by("name")
-    return _list(request, "ordinances/agency_list.html", filters.AgencyFilter, queryset)
+    if clean := _without_empty_parameters(request):
+        return redirect(clean)
+    filterset, page, status = _filtered_page(request, filters.AgencyFilter, Agency.objects.order_by("name"))
+    # The page's rows chosen first, then only they counted: annotated on the list itself, the
+    # counts ran for every row an OFFSET skips, and for every row a filter's DISTINCT compares.
+    # Correlated counts, not joins, which would multiply the rows; the public requests as
+    # counted while they became public (`PublicRequestCount`), not from the city's history.
+    chosen = cast(QuerySet[Agency], page.object_list)
+    page.object_list = list(
+        Agency.objects.filter(pk__in=chosen.values("pk"))
+        .annotate(
+            use_count=count_where(TechnologyUse.objects.filter(agency=OuterRef("pk"))),
+            request_count=PublicRequestCount.total("agency"),
+        )
+        .order_by("name")
+    )
+    context = {"filter": filterset, "page": page}
+    return render(request, "ordinances/agency_list.html", context, status=status)
 
 
 def _split_demo(

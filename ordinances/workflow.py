@@ -30,6 +30,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.db.models import Count, F
 from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -45,6 +46,7 @@ from ordinances.models import (
     Event,
     Ordinance,
     ProcessStep,
+    PublicRequestCount,
     Request,
 )
 from ordinances.roles import Role
@@ -675,12 +677,41 @@ def _record(
         # keep internal, or a draft's, leaves it as it was.
         Request.objects.filter(pk=request.pk, public_updated_at__lt=now).update(public_updated_at=now)
         request.public_updated_at = max(request.public_updated_at, now)
+    if from_status == S.DRAFT and request.status != S.DRAFT:
+        # Submitted for the first time: from now on it is public, and counted as such.
+        _count_public(agency_id=request.agency_id, ordinance_id=request.ordinance_id, by=1)
     # The emails it calls for, in this same transaction. Imported here: the outbox imports
     # this module (through ordinances.alerts).
     from ordinances import outbox
 
     outbox.enqueue_for_event(event)
     return event
+
+
+def _count_public(*, agency_id: int, ordinance_id: int, by: int) -> None:
+    """
+    Add `by` to the public requests counted for an agency under an ordinance
+    (`PublicRequestCount`): the row made if missing, then added to in the database, so that
+    concurrent changes add up.
+    """
+    row = {"agency_id": agency_id, "ordinance_id": ordinance_id}
+    PublicRequestCount.objects.bulk_create([PublicRequestCount(**row)], ignore_conflicts=True)
+    PublicRequestCount.objects.filter(**row).update(count=F("count") + by)
+
+
+def recount_public_requests() -> None:
+    """
+    Count the public requests of every agency under every ordinance again, from the
+    requests: for `seed_bulk`, which fabricates a history in bulk rather than through `perform`.
+    """
+    counted = (
+        Request.objects.public().order_by().values_list("agency_id", "ordinance_id").annotate(n=Count("*"))
+    )
+    PublicRequestCount.objects.all().delete()
+    PublicRequestCount.objects.bulk_create(
+        PublicRequestCount(agency_id=agency_id, ordinance_id=ordinance_id, count=n)
+        for agency_id, ordinance_id, n in counted
+    )
 
 
 def _locked(request: Request) -> Request:
@@ -1350,6 +1381,7 @@ def update_draft(request: Request, *, by: Actor, fields: dict[str, Any], note: s
     with transaction.atomic():
         locked = _locked_for_agency(request, by)
         changed = [name for name, value in fields.items() if getattr(locked, name) != value]
+        counted_under = {"agency_id": locked.agency_id, "ordinance_id": locked.ordinance_id}
         for name in changed:
             setattr(locked, name, fields[name])
         if "agency" in changed and not roles.is_liaison_for(by, locked.agency):  # type: ignore[arg-type]
@@ -1360,6 +1392,10 @@ def update_draft(request: Request, *, by: Actor, fields: dict[str, Any], note: s
             return locked
         locked.full_clean(exclude=["created_by"])
         locked.save(update_fields=[*changed, "updated_at"])
+        if locked.status != S.DRAFT and {"agency", "ordinance"} & set(changed):
+            # A returned request is public: it is counted on its new agency or law instead.
+            _count_public(**counted_under, by=-1)
+            _count_public(agency_id=locked.agency_id, ordinance_id=locked.ordinance_id, by=1)
         _record(
             locked,
             by=by,

@@ -55,7 +55,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -549,6 +549,9 @@ class Page:
     name: str
     path: str
     kind: str  # html, api-list, api-detail, feed, csv, floor
+    # An HTML page that is a list: the table reports the rows of its table (feeds and API lists
+    # always report theirs), since a longer page costs more whatever the history.
+    listing: bool = False
 
 
 FLOOR = Page("floor", "/bench/floor/", "floor")
@@ -646,33 +649,35 @@ def build_pages(port: int, facts: dict[str, Any]) -> list[Page]:
     pages = [
         Page("home", "/", "html"),
         Page("how-it-works", "/how-it-works/", "html"),
-        Page("ordinances", "/ordinances/", "html"),
+        Page("ordinances", "/ordinances/", "html", listing=True),
         Page("ordinance-detail", f"/ordinances/{facts['ordinance']['slug']}/", "html"),
-        Page("agencies", "/agencies/", "html"),
+        Page("agencies", "/agencies/", "html", listing=True),
         Page(
             "agencies-filtered",
             "/agencies/?"
             + urllib.parse.urlencode({"kind": agency["kind"], "technology": technology["slug"]}),
             "html",
+            listing=True,
         ),
-        Page("agencies-deep", "/agencies/", "html"),
+        Page("agencies-deep", "/agencies/", "html", listing=True),
         Page("agency-detail-largest", f"/agencies/{agency['slug']}/", "html"),
-        Page("technologies", "/technologies/", "html"),
+        Page("technologies", "/technologies/", "html", listing=True),
         Page(
             "technologies-filtered",
             "/technologies/?"
             + urllib.parse.urlencode({"category": technology["category"], "agency": agency["slug"]}),
             "html",
+            listing=True,
         ),
-        Page("technologies-deep", "/technologies/", "html"),
+        Page("technologies-deep", "/technologies/", "html", listing=True),
         Page("technology-detail-largest", f"/technologies/{technology['slug']}/", "html"),
-        Page("requests", "/requests/", "html"),
-        Page("requests-filtered", f"/requests/?{requests_filter}", "html"),
-        Page("requests-deep", "/requests/", "html"),
+        Page("requests", "/requests/", "html", listing=True),
+        Page("requests-filtered", f"/requests/?{requests_filter}", "html", listing=True),
+        Page("requests-deep", "/requests/", "html", listing=True),
         Page("request-detail", f"/requests/{reference}/", "html"),
-        Page("emergency-use", "/emergency-use/", "html"),
-        Page("violations", "/violations/", "html"),
-        Page("annual-reports", "/annual-reports/", "html"),
+        Page("emergency-use", "/emergency-use/", "html", listing=True),
+        Page("violations", "/violations/", "html", listing=True),
+        Page("annual-reports", "/annual-reports/", "html", listing=True),
         Page("search", "/search/?" + urllib.parse.urlencode({"q": technology["name"]}), "html"),
         Page("feed-requests", "/requests/feed/", "feed"),
         Page("feed-decisions", "/decisions/feed/", "feed"),
@@ -705,7 +710,7 @@ def build_pages(port: int, facts: dict[str, Any]) -> list[Page]:
             if deep is None:
                 log(f"  {page.name}: {page.path} has one page only; not measured at this size")
                 continue
-            page = Page(page.name, deep, page.kind)
+            page = replace(page, path=deep)
         resolved.append(page)
     return resolved
 
@@ -785,21 +790,43 @@ def drain(server: Server) -> None:
             list(pool.map(lambda path: get(server.port, path), [FLOOR.path] * WORKERS))
 
 
-def warm_up(server: Server, pages: list[Page], script: Path) -> dict[str, int]:
+def rows_shown(page: Page, body: bytes) -> int | None:
+    """
+    The rows a list shows: a feed's entries, an API list's results, the rows of a listing's
+    table body; None for any other page, or a body that is not what its kind says.
+    """
+    if page.kind == "feed":
+        return body.count(b"<entry")
+    if page.kind == "api-list":
+        try:
+            results = json.loads(body).get("results")
+        except (ValueError, AttributeError):
+            return None
+        return len(results) if isinstance(results, list) else None
+    if page.kind == "html" and page.listing:
+        start, end = body.find(b"<tbody"), body.find(b"</tbody>")
+        return body.count(b"<tr", start, end) if 0 <= start < end else 0
+    return None
+
+
+def warm_up(server: Server, pages: list[Page], script: Path) -> tuple[dict[str, int], dict[str, int | None]]:
     """
     Fetch every page from every worker before measuring (templates compiled, connections
-    open, the page cache filled), and note any page that does not answer 2xx.
+    open, the page cache filled), and note any page that does not answer 2xx, and the rows
+    each list shows.
     """
     wrk(server.port, FLOOR.path, 1, script)
     statuses: dict[str, int] = {}
+    rows: dict[str, int | None] = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS * 2) as pool:
         for page in pages:
             paths = [page.path] * (WORKERS * 2)
-            answers = list(pool.map(lambda path: get(server.port, path)[0], paths))
-            bad = [status for status in answers if not 200 <= status < 300]
-            statuses[page.name] = bad[0] if bad else answers[0]
+            answers = list(pool.map(lambda path: get(server.port, path), paths))
+            bad = [status for status, _body in answers if not 200 <= status < 300]
+            statuses[page.name] = bad[0] if bad else answers[0][0]
+            rows[page.name] = None if bad else rows_shown(page, answers[0][1])
     drain(server)
-    return statuses
+    return statuses, rows
 
 
 @dataclass
@@ -813,6 +840,7 @@ class Run:
     memory_start: dict[int, int] = field(default_factory=dict)
     memory_end: dict[int, int] = field(default_factory=dict)
     warm_up_status: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int | None] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -822,7 +850,7 @@ def measure_run(server: Server, run: Run, pages: list[Page], args: argparse.Name
     a floor: each page's share is over the mean of the floors on either side of it, so a
     machine that speeds up or slows down during the run moves the page and its floor together.
     """
-    run.warm_up_status = warm_up(server, pages, script)
+    run.warm_up_status, run.rows = warm_up(server, pages, script)
     run.memory_start = server.memory()
     before = wrk(server.port, FLOOR.path, args.floor_seconds, script)
     drain(server)
@@ -841,6 +869,7 @@ def measure_run(server: Server, run: Run, pages: list[Page], args: argparse.Name
             "floor_rps": floor_rps,
             "page": asdict(measured),
             "share": share,
+            "rows": run.rows.get(page.name),
         }
         flag = (
             f"  {measured.failures} failed (first {measured.first_bad_status})" if measured.failures else ""
@@ -935,6 +964,14 @@ def latencies(figures: dict[str, Any] | None) -> str:
     return f"{m['p50_ms']:.0f}/{m['p95_ms']:.0f}/{m['p99_ms']:.0f}"
 
 
+def rows_at_both_sizes(small: dict[str, Any] | None, large: dict[str, Any] | None) -> str:
+    """The rows a list shows at each size ("6/25"); "-" for a page that is not a list."""
+    counts = [figures.get("rows") if figures else None for figures in (small, large)]
+    if all(count is None for count in counts):
+        return "-"
+    return "/".join("-" if count is None else str(count) for count in counts)
+
+
 def table_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
     out = []
     for row in rows:
@@ -943,6 +980,7 @@ def table_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
             [
                 row["page"],
                 row["kind"],
+                rows_at_both_sizes(s, big),
                 f"{s['page']['rps']:.1f}" if s else "-",
                 pct(s["share"]) if s else "-",
                 latencies(s),
@@ -962,6 +1000,7 @@ def headers(sizes: dict[str, int]) -> list[str]:
     return [
         "page",
         "kind",
+        f"rows {small}/{large}",
         f"req/s {small}",
         f"share {small}",
         f"p50/95/99 ms {small}",
@@ -1024,7 +1063,10 @@ machine that slows down during the run slows both). 25% means the page costs
 four floors: the server could answer a quarter as many readers of that page as of a page that
 does nothing. *{small}/{large}* is the page's share with {small} requests in the database
 over its share with {large}: 1.00 means the page costs the same whatever the city's history,
-above {max_slowdown} fails. p50/p95/p99 are wrk's latency percentiles in milliseconds at
+above {max_slowdown} fails. *rows* is how many rows a list shows at each size (a feed's
+entries, an API list's results, the rows of an HTML list's table): where they differ, the
+ratio holds the cost of a longer page as well as any growth with the history.
+p50/p95/p99 are wrk's latency percentiles in milliseconds at
 {connections} connections (queueing included: with {workers} sync workers, 16 connections wait
 their turn, so latency is roughly connections / requests per second). Targets at {large}
 requests: with the page cache off, every HTML page at least {html:.0%} of the floor and every

@@ -5,14 +5,16 @@ clean address (empty parameters are dropped by a redirect), whatever the languag
 
 from __future__ import annotations
 
+import datetime
 import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from model_bakery import baker
 
-from ordinances import filters
-from ordinances.models import Agency
+from ordinances import filters, workflow
+from ordinances.models import Agency, Request
 
 pytestmark = pytest.mark.django_db
 
@@ -111,3 +113,19 @@ def test_a_field_with_an_error_is_marked_and_described_by_its_message(client):
     assert "usa-input--error" in year
     assert 'aria-describedby="id_year-error"' in year
     assert 'id="id_year-error"' in content
+
+
+@pytest.mark.parametrize("path", ["/requests/", "/api/v1/requests/", "/requests/feed/"])
+def test_a_request_created_in_one_year_and_submitted_in_the_next_is_listed_under_the_second(
+    client, make_request, path
+):
+    """The year filter bounds where a request's row may lie (see `SubmittedYearFilter`), never what it keeps."""
+    req = make_request("submitted")
+    created = timezone.make_aware(datetime.datetime(2020, 12, 20, 12))
+    Request.objects.filter(pk=req.pk).update(
+        created_at=created,
+        submitted_at=created + datetime.timedelta(days=20),
+        reference=workflow.reference(2020, 1),
+    )
+    assert "REQ-2020-0001" in client.get(path, {"year": 2021}).content.decode()
+    assert "REQ-2020-0001" not in client.get(path, {"year": 2020}).content.decode()

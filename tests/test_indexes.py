@@ -9,10 +9,8 @@ one that is not reads the whole table, so its cost would grow with the city's hi
 
 Left out, each because it reads by design as many rows as it is about: the free-text `q`
 filter (a substring match over titles and purposes cannot use a b-tree; the site search,
-`/search/`, has GIN indexes for words), the downloads (every matching row), and the
-request counts of `/ordinances/` and `/agencies/` (each counts its ordinance's or agency's
-requests from an index alone once vacuumed; the anonymous page cache keeps them off the hot
-path).
+`/search/`, has GIN indexes for words) and the downloads (every matching row). The request
+counts of `/ordinances/` and `/agencies/` read no request at all (`PublicRequestCount`).
 """
 
 from __future__ import annotations
@@ -27,7 +25,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from ordinances import pagination
-from ordinances.models import Agency, Request
+from ordinances.models import Agency, Category, Request, Technology
 
 pytestmark = [
     pytest.mark.django_db,
@@ -198,3 +196,183 @@ def test_an_api_page_of_one_agency_reads_only_its_rows(client, requests):
 
     # The page, the row that says a next one exists, and the few drafts the index holds.
     assert rows_read(pages[0]) <= 2 * PAGE_SIZE
+
+
+# A city's history as it ages: a request every 8 hours, the oldest two thirds long expired
+# and spread over many agencies and technologies, agency A's and the test drone's among
+# them; the newest third pending, all of agency B with another technology. A list that reads
+# newest first and filters as it goes reads the newer history before it finds the older.
+HISTORY = 4000
+OLD_YEAR = YEAR - 2
+
+
+@pytest.fixture
+def aged_history(make_request, agency_a, drone, agency_b, liaison_b):
+    made = make_request("approved")
+    others = Agency.objects.bulk_create(
+        Agency(name=f"Agency {n}", slug=f"agency-{n}", kind=Agency.Kind.OTHER) for n in range(9)
+    )
+    drones = Technology.objects.bulk_create(
+        Technology(name=f"Drone {n}", slug=f"drone-{n}", category=Category.DRONES) for n in range(10)
+    )
+    agencies, technologies = [agency_a, *others], [drone, *drones[:9]]
+    newer = make_request("submitted", agency=agency_b, liaison=liaison_b, technology=drones[9])
+    now = timezone.now()
+    copies = []
+    for n in range(HISTORY):
+        old = n >= HISTORY // 3
+        copy = shallow_copy(made if old else newer)
+        copy.pk = None
+        if old:
+            copy.status = Request.Status.EXPIRED
+            copy.agency = agencies[n % len(agencies)]
+            copy.technology = technologies[n % len(technologies)]
+        copy.created_at = now - datetime.timedelta(hours=8 * n)
+        copy.submitted_at = copy.created_at + datetime.timedelta(hours=1)
+        copy.reference = f"REQ-{timezone.localdate(copy.created_at).year}-{n:05d}"
+        copies.append(copy)
+    Request.objects.bulk_create(copies)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def page_rows_read(client, url: str) -> int:
+    """The most rows of `ordinances_request` any query of `url` but its count read."""
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200, url
+    selects = [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith("SELECT") and "ordinances_request" in q["sql"] and "COUNT(" not in q["sql"]
+    ]
+    return max(rows_read(sql) for sql in selects)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/requests/?status=expired",
+        "/api/v1/requests/?status=expired",
+        f"/requests/?year={OLD_YEAR}",
+        f"/api/v1/requests/?year={OLD_YEAR}",
+        "/requests/feed/?agency=agency-a",
+        "/requests/feed/?technology=test-drone",
+    ],
+)
+def test_a_filtered_list_of_old_requests_reads_about_its_page(client, aged_history, url):
+    # A feed shows 50 entries, a page 25; and a row past the end tells whether there is a next page.
+    assert page_rows_read(client, url) <= 2 * 50
+
+
+def plan_nodes(sql: str) -> list[dict]:
+    """Every node of the executed plan of `sql`."""
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+
+    def walk(node: dict) -> list[dict]:
+        return [node, *(found for child in node.get("Plans", []) for found in walk(child))]
+
+    return walk(plan[0]["Plan"])
+
+
+COUNTED_LISTS = [
+    "/ordinances/",
+    "/agencies/",
+    "/agencies/?page=2",
+    "/agencies/?technology=test-drone",
+    "/agencies/?kind=other&page=2",
+]
+
+
+def test_the_lists_of_ordinances_and_agencies_count_no_requests(client, requests):
+    """Each row's public requests come from `PublicRequestCount`, not from the city's history."""
+    read = {}
+    for url in COUNTED_LISTS:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200, url
+        for q in queries:
+            if q["sql"].startswith("SELECT") and "ordinances_request" in q["sql"]:
+                read[url] = read.get(url, 0) + rows_read(q["sql"])
+    assert read == {}
+
+
+def test_a_page_of_agencies_counts_the_uses_of_its_own_rows_alone(client, requests, settings):
+    """An OFFSET's skipped rows, and the rows a filter's DISTINCT compares, are not counted."""
+    loops = {}
+    for url in ("/agencies/?page=2", "/agencies/?technology=test-drone"):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200, url
+        for q in queries:
+            if q["sql"].startswith("SELECT") and "ordinances_technologyuse" in q["sql"]:
+                for node in plan_nodes(q["sql"]):
+                    if node.get("Relation Name") == "ordinances_technologyuse":
+                        loops[url] = max(loops.get(url, 0), node["Actual Loops"])
+    assert set(loops) == {"/agencies/?page=2", "/agencies/?technology=test-drone"}
+    assert max(loops.values()) <= settings.PORTAL_PAGE_SIZE
+
+
+@pytest.fixture
+def published_violations(agency_a, drone, ordinance):
+    from model_bakery import baker
+
+    from ordinances.models import Violation
+
+    today = timezone.localdate()
+    baker.make(
+        Violation,
+        agency=agency_a,
+        technology=drone,
+        ordinance=ordinance,
+        request=None,
+        found_on=iter([today - datetime.timedelta(days=n) for n in range(COPIES // 4)]),
+        published_at=timezone.now(),
+        _quantity=COPIES // 4,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def test_the_violation_list_reads_its_page_from_an_index(client, published_violations, settings):
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/violations/?page=3").status_code == 200
+    page = [q["sql"] for q in queries if q["sql"].startswith('SELECT "ordinances_violation"."id"')]
+    scans = [n for n in plan_nodes(page[0]) if n.get("Relation Name") == "ordinances_violation"]
+    assert [n.get("Index Name") for n in scans] == ["violation_public_found"]
+    # Pages 1 to 3, the OFFSET's rows read on the way.
+    assert scans[0]["Actual Rows"] <= 3 * settings.PORTAL_PAGE_SIZE
+
+
+@pytest.fixture
+def open_and_ahead(requests):
+    """Many requests open for comment and with a hearing ahead, as in a busy year."""
+    now = timezone.now()
+    copies = []
+    for n in range(COPIES // 6):
+        for status in (Request.Status.PUBLIC_COMMENT, Request.Status.HEARING_SCHEDULED):
+            copy = shallow_copy(requests[2])
+            copy.pk = None
+            copy.status = status
+            copy.reference = f"REQ-1998-{status[:2]}{n:05d}"
+            copy.comment_period_ends_on = (now + datetime.timedelta(days=n % 60 + 1)).date()
+            copy.hearing_at = now + datetime.timedelta(days=n % 60 + 1, hours=n % 24)
+            copies.append(copy)
+    Request.objects.bulk_create(copies)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def test_the_home_page_reads_only_the_comment_periods_and_hearings_it_shows(client, open_and_ahead):
+    from ordinances.views import RECENT
+
+    read = {}
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/").status_code == 200
+    for q in queries:
+        for state in ("public_comment", "hearing_scheduled"):
+            if f"= '{state}'" in q["sql"]:
+                read[state] = rows_read(q["sql"])
+    assert set(read) == {"public_comment", "hearing_scheduled"}
+    assert max(read.values()) <= RECENT

@@ -2024,6 +2024,8 @@ class Command(BaseCommand):
             with gen.phase("requests, timelines, decisions, comments, oversight"):
                 if options["requests"]:
                     gen.requests(options["requests"], options["years"], uses, liaisons, staff)
+            with gen.phase("public request counts"):
+                workflow.recount_public_requests()
             with gen.phase("sequences"):
                 self.reset_sequences()
             committing = time.monotonic()
