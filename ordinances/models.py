@@ -1391,6 +1391,16 @@ class Event(AppendOnlyModel):
     def changes_status(self) -> bool:
         return self.from_status != self.to_status
 
+    # A request's timeline shows two or three labels an event (`choice_label`).
+    def get_action_display(self) -> str:  # type: ignore[no-redef]
+        return choice_label(self.Action, self.action)
+
+    def get_from_status_display(self) -> str:  # type: ignore[no-redef]
+        return choice_label(Request.Status, self.from_status)
+
+    def get_to_status_display(self) -> str:  # type: ignore[no-redef]
+        return choice_label(Request.Status, self.to_status)
+
 
 class OrdinanceChange(AppendOnlyModel):
     """

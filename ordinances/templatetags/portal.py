@@ -11,19 +11,29 @@ import markdown as markdown_lib
 import nh3
 from django import template
 from django.core.exceptions import FieldDoesNotExist
+from django.core.signals import setting_changed
 from django.db.models import Model
+from django.dispatch import receiver
 from django.http import QueryDict
 from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.formats import date_format, localize
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.text import get_text_list
-from django.utils.translation import gettext, ngettext
+from django.utils.text import Truncator, get_text_list
+from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from ordinances import deadlines, pagination, progress
 from ordinances.board import BoardEntry, StatusCode
-from ordinances.models import STATUS_TONES, Condition, Deadline, Request
+from ordinances.models import (
+    STATUS_TONES,
+    Condition,
+    Deadline,
+    Request,
+    Violation,
+    choice_label,
+    record_url,
+)
 
 register = template.Library()
 
@@ -189,14 +199,36 @@ def when(value: str | datetime.date | datetime.datetime | None, fmt: str = "") -
         value = as_datetime(value) if "T" in value else as_date(value)
     if value is None or value == "":
         return mark_safe("")
+    zone: datetime.tzinfo | None = None
     if isinstance(value, datetime.datetime):
-        value = timezone.localtime(value) if timezone.is_aware(value) else value
-        machine = value.isoformat()
-        shown = date_format(value, fmt or "DATETIME_FORMAT")
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        zone, default = value.tzinfo, "DATETIME_FORMAT"
     else:
-        machine = value.isoformat()
-        shown = date_format(value, fmt or "DATE_FORMAT")
-    return format_html('<time datetime="{}">{}</time>', machine, shown)
+        default = "DATE_FORMAT"
+    # The ISO text and the time zone (a format may name it) tell apart what the output does.
+    machine = value.isoformat()
+    key = (machine, zone, fmt, get_language())
+    shown = _WHEN_SHOWN.get(key)
+    if shown is None:
+        if len(_WHEN_SHOWN) >= WHEN_CACHE_SIZE:
+            _WHEN_SHOWN.clear()
+        shown = _WHEN_SHOWN[key] = format_html(
+            '<time datetime="{}">{}</time>', machine, date_format(value, fmt or default)
+        )
+    return shown
+
+
+# `when`'s answers by (ISO text, time zone, format, language): a page shows the same
+# few dates many times (a timeline, a status board), and formatting one in the reader's
+# language cost more than the rest of its row. Bounded; emptied when formats may change.
+WHEN_CACHE_SIZE = 4096
+_WHEN_SHOWN: dict[tuple[str, datetime.tzinfo | None, str, str | None], SafeString] = {}
+
+
+@receiver(setting_changed)
+def _forget_formatted_dates(**kwargs: Any) -> None:
+    _WHEN_SHOWN.clear()
 
 
 @register.filter
@@ -229,6 +261,139 @@ def request_deadlines(request: Request) -> list[deadlines.Due]:
 
 
 # ---------------------------------------------------------------------------
+# The rows of the request and violation tables
+# ---------------------------------------------------------------------------
+
+# One row of partials/request_table.html and violation_table.html, written here rather than
+# in the template: a list shows a page of rows, and the template engine's dozen lookups,
+# filters and includes a row cost more than the rest of the page's rendering.
+REQUEST_ROW = (
+    "\n    <tr>"
+    '\n      <th scope="row" data-label="{reference_label}"><a href="{url}">{reference}</a></th>'
+    '\n      <td data-label="{request_label}">{title} {badges}<br><span class="muted">{kind}</span></td>'
+    '\n      <td data-label="{agency_label}"><a href="{agency_url}"{agency_lang}>{agency}</a></td>'
+    '\n      <td data-label="{technology_label}"><a href="{technology_url}"{technology_lang}>{technology}</a></td>'
+    '\n      <td data-label="{status_label}">{status}</td>'
+    "\n      "
+    '\n      <td data-label="{date_label}">{date}</td>'
+    "\n      "
+    "\n    </tr>"
+    "\n    "
+)
+
+VIOLATION_ROW = (
+    '\n    <tr id="violation-{pk}">'
+    '\n      <th scope="row" data-label="{what_label}"><a class="usa-link" href="{url}"{lang}>{description}</a> {badges}'
+    "\n</th>"
+    '\n      <td data-label="{agency_label}"><a class="usa-link" href="{agency_url}"{agency_lang}>{agency}</a></td>'
+    '\n      <td data-label="{technology_label}"><a class="usa-link" href="{technology_url}"{technology_lang}>{technology}</a></td>'
+    '\n      <td data-label="{found_label}">{found}<br><span class="muted">{how_found}</span></td>'
+    '\n      <td data-label="{status_label}">{status}'
+    "\n</td>"
+    "\n    </tr>"
+    "\n    "
+)
+
+# The tone of each violation status (partials/violation_status.html, for the detail page).
+VIOLATION_TONES = {"remedied": "ok", "confirmed": "bad", "unfounded": "muted"}
+
+
+def _label(translated: str) -> SafeString:
+    """
+    A label as `{% translate "…" as label %}` gives it: catalogs are trusted, not escaped.
+    Callers pass `gettext("…")` with the words written out, so that makemessages finds them.
+    """
+    return mark_safe(translated)
+
+
+@register.simple_tag
+def request_rows(requests: Iterable[Request], decided: bool = False) -> SafeString:
+    """The `<tr>` of each request of partials/request_table.html; `decided` shows decision dates."""
+    labels = {
+        "reference_label": _label(gettext("Reference")),
+        "request_label": _label(gettext("Request")),
+        "agency_label": _label(gettext("Agency")),
+        "technology_label": _label(gettext("Technology")),
+        "status_label": _label(gettext("Status")),
+        "date_label": _label(gettext("Decided")) if decided else _label(gettext("Submitted")),
+    }
+    rows = []
+    for req in requests:
+        if decided:
+            decision = getattr(req, "decision", None)
+            date = when(decision.decided_on if decision is not None else None)
+        else:
+            date = when(req.submitted_at, "DATE_FORMAT")
+        agency, technology = req.agency, req.technology
+        rows.append(
+            format_html(
+                REQUEST_ROW,
+                url=req.get_absolute_url(),
+                reference=req.reference,
+                title=lang_text(req.title, req),
+                badges=badges(req),
+                kind=req.get_kind_display(),
+                agency_url=agency.get_absolute_url(),
+                agency_lang=lang_attr(agency),
+                agency=agency.name,
+                technology_url=technology.get_absolute_url(),
+                technology_lang=lang_attr(technology),
+                technology=technology.name,
+                status=status_tag(req),
+                date=date or "—",
+                **labels,
+            )
+        )
+    return mark_safe("".join(rows))
+
+
+@register.simple_tag
+def violation_rows(violations: Iterable[Violation]) -> SafeString:
+    """The `<tr>` of each violation of partials/violation_table.html."""
+    labels = {
+        "what_label": _label(gettext("What happened")),
+        "agency_label": _label(gettext("Agency")),
+        "technology_label": _label(gettext("Technology")),
+        "found_label": _label(gettext("Found")),
+        "status_label": _label(gettext("Status")),
+    }
+    rows = []
+    for violation in violations:
+        agency, technology = violation.agency, violation.technology
+        rows.append(
+            format_html(
+                VIOLATION_ROW,
+                pk=violation.pk,
+                url=record_url("ordinances:violation_detail", str(violation.pk), "1"),
+                lang=lang_attr(violation),
+                description=Truncator(violation.description).words(24, truncate=" …"),
+                badges=badges(violation),
+                agency_url=agency.get_absolute_url(),
+                agency_lang=lang_attr(agency),
+                agency=agency.name,
+                technology_url=technology.get_absolute_url(),
+                technology_lang=lang_attr(technology),
+                technology=technology.name,
+                found=when(violation.found_on),
+                how_found=choice_label(Violation.HowFound, violation.how_found),
+                status=violation_status(violation),
+                **labels,
+            )
+        )
+    return mark_safe("".join(rows))
+
+
+@register.filter
+def violation_status(violation: Violation) -> SafeString:
+    """A violation's status as a tag in its tone."""
+    return format_html(
+        '<span class="usa-tag status status--{}">{}</span>',
+        VIOLATION_TONES.get(violation.status, "pending"),
+        choice_label(Violation.Status, violation.status),
+    )
+
+
+# ---------------------------------------------------------------------------
 # The residents' pages: the home page, request pages, status boards, ordinance history
 # ---------------------------------------------------------------------------
 
@@ -237,6 +402,131 @@ def request_deadlines(request: Request) -> list[deadlines.Due]:
 def next_date(request: Request) -> progress.Upcoming | None:
     """The soonest date ahead of a pending request (`ordinances.progress.next_date`), or None."""
     return progress.next_date(request)
+
+
+# The words for the dates `progress.upcoming` gives that are not a deadline's own name.
+UPCOMING_LABELS = {
+    "comment_closes": _("Public comment closes"),
+    "hearing": _("Public hearing"),
+    "advisory_silence": _("The advisory body's opinion is due"),
+    "policy_before_use": _("Use may begin, at the earliest,"),
+}
+
+
+@register.filter
+def upcoming(item: progress.Upcoming) -> SafeString:
+    """One date ahead of a pending request, what it is and when (partials/upcoming.html)."""
+    label = UPCOMING_LABELS.get(item.kind)
+    words = mark_safe(str(label)) if label is not None else item.label
+    return format_html("{}: {}", words, when(item.on))
+
+
+# One row of each table of the home page (see REQUEST_ROW).
+AWAITING_ROW = (
+    "\n      <tr>"
+    '\n        <th scope="row" data-label="{request_label}"><a class="usa-link" href="{url}"{lang}>{title}</a> {badges}<br><span class="muted">{reference} · {kind}</span></th>'
+    '\n        <td data-label="{agency_label}"><a class="usa-link" href="{agency_url}"{agency_lang}>{agency}</a></td>'
+    '\n        <td data-label="{technology_label}"><a class="usa-link" href="{technology_url}"{technology_lang}>{technology}</a></td>'
+    '\n        <td data-label="{status_label}">{status}</td>'
+    '\n        <td data-label="{next_label}">{next}</td>'
+    "\n      </tr>"
+    "\n      "
+)
+
+DECIDED_ROW = (
+    "\n      <tr>"
+    '\n        <th scope="row" data-label="{request_label}"><a class="usa-link" href="{url}"{lang}>{title}</a> {badges}<br><span class="muted">{reference} · {technology}</span></th>'
+    '\n        <td data-label="{agency_label}"><a class="usa-link" href="{agency_url}"{agency_lang}>{agency}</a></td>'
+    '\n        <td data-label="{outcome_label}"><span class="usa-tag status status--{tone}">{outcome}</span>{now}{vote}</td>'
+    '\n        <td data-label="{date_label}">{date}</td>'
+    "\n      </tr>"
+    "\n      "
+)
+
+
+@register.simple_tag
+def awaiting_rows(requests: Iterable[Request]) -> SafeString:
+    """The `<tr>` of each request of the home page's "Awaiting a decision", with its next date."""
+    labels = {
+        "request_label": _label(gettext("Request")),
+        "agency_label": _label(gettext("Agency")),
+        "technology_label": _label(gettext("Technology")),
+        "status_label": _label(gettext("Where it stands")),
+        "next_label": _label(gettext("Next date")),
+    }
+    no_date = format_html('<span class="muted">{}</span>', _label(gettext("No date set yet")))
+    rows = []
+    for req in requests:
+        agency, technology, next_one = req.agency, req.technology, next_date(req)
+        rows.append(
+            format_html(
+                AWAITING_ROW,
+                url=req.get_absolute_url(),
+                lang=lang_attr(req),
+                title=req.title,
+                badges=badges(req),
+                reference=req.reference,
+                kind=req.get_kind_display(),
+                agency_url=agency.get_absolute_url(),
+                agency_lang=lang_attr(agency),
+                agency=agency.name,
+                technology_url=technology.get_absolute_url(),
+                technology_lang=lang_attr(technology),
+                technology=technology.name,
+                status=status_tag(req),
+                next=upcoming(next_one) if next_one else no_date,
+                **labels,
+            )
+        )
+    return mark_safe("".join(rows))
+
+
+@register.simple_tag
+def decided_rows(requests: Iterable[Request]) -> SafeString:
+    """The `<tr>` of each request of the home page's "Decided recently": outcome, vote, date."""
+    labels = {
+        "request_label": _label(gettext("Request")),
+        "agency_label": _label(gettext("Agency")),
+        "outcome_label": _label(gettext("Outcome")),
+        "date_label": _label(gettext("Decided on")),
+    }
+    rows = []
+    for req in requests:
+        agency, technology, decision = req.agency, req.technology, req.decision
+        now = ""
+        if req.status != decision.outcome:
+            status = conditional_escape(req.get_status_display().lower())
+            now = format_html(
+                ' <span class="muted">({})</span>', mark_safe(gettext("now %(status)s") % {"status": status})
+            )
+        vote = ""
+        if decision.has_vote:
+            numbers = {"yes": localize(decision.votes_yes), "no": localize(decision.votes_no)}
+            said = gettext("%(yes)s–%(no)s vote") % {
+                key: conditional_escape(str(value)) for key, value in numbers.items()
+            }
+            vote = format_html('<br><span class="muted">{}</span>', mark_safe(said))
+        rows.append(
+            format_html(
+                DECIDED_ROW,
+                url=req.get_absolute_url(),
+                lang=lang_attr(req),
+                title=req.title,
+                badges=badges(req),
+                reference=req.reference,
+                technology=lang_text(technology.name, technology),
+                agency_url=agency.get_absolute_url(),
+                agency_lang=lang_attr(agency),
+                agency=agency.name,
+                tone=status_class(decision.outcome),
+                outcome=decision.get_outcome_display(),
+                now=now,
+                vote=vote,
+                date=when(decision.decided_on),
+                **labels,
+            )
+        )
+    return mark_safe("".join(rows))
 
 
 @register.filter
