@@ -149,14 +149,18 @@ class BoardEntry:
     pending: tuple[Request, ...]
     until: datetime.date | None  # when the longest active approval ends; None if open-ended or none
     is_demo: bool = False
+    # How many more there are than `active` and `pending` hold, on a page that shows only the
+    # first `CELL_ROWS` of each (`page_for_agency`, `page_for_technology`); 0 on a full board.
+    more_active: int = 0
+    more_pending: int = 0
 
     @property
     def active_count(self) -> int:
-        return len(self.active)
+        return len(self.active) + self.more_active
 
     @property
     def pending_count(self) -> int:
-        return len(self.pending)
+        return len(self.pending) + self.more_pending
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,10 @@ class _Row:
     is_demo: bool
     use: TechnologyUse | None = None
     requests: list[Request] = field(default_factory=list)
+    # How many approvals in effect and pending requests the row has in all, when `requests`
+    # holds only the first `CELL_ROWS` of each; None when it holds them all.
+    active_total: int | None = None
+    pending_total: int | None = None
 
 
 def _rules_in_force() -> list[CategoryRule]:
@@ -247,6 +255,7 @@ def _collect(uses: Iterable[TechnologyUse], requests: Iterable[Request]) -> dict
 def _entry(row: _Row, rules: _Rules, today: datetime.date) -> BoardEntry:
     rule = rules.governing(row.technology.category, is_demo=row.is_demo)
     active = active_approvals(row.requests, today)
+    pending = pending_requests(row.requests)
     return BoardEntry(
         agency=row.agency,
         technology=row.technology,
@@ -254,9 +263,11 @@ def _entry(row: _Row, rules: _Rules, today: datetime.date) -> BoardEntry:
         rule=rule,
         code=derive(rule, row.agency, row.requests, today),
         active=tuple(active),
-        pending=tuple(pending_requests(row.requests)),
+        pending=tuple(pending),
         until=active[-1].decision.expires_on if active else None,
         is_demo=row.is_demo,
+        more_active=0 if row.active_total is None else row.active_total - len(active),
+        more_pending=0 if row.pending_total is None else row.pending_total - len(pending),
     )
 
 
@@ -312,6 +323,12 @@ def _in_effect_until(today: datetime.date) -> Subquery:
 # in SQL it would OR the statuses with the decision's dates, and PostgreSQL then spends longer
 # planning the query (trying every index on each side of the OR) than running it.
 TELLING_STATES = (*Request.PENDING, *Request.ACTIVE_STATES)
+
+# How many approvals in effect, and how many pending requests, a row of a paged board shows:
+# the approvals that run longest (the last of them decides the row's status and its end) and
+# the pending requests made first, with how many more there are. The rest are one link away,
+# on the request list, so a row does not grow with the years of renewals.
+CELL_ROWS = 3
 
 
 # A page number as a request sends it (any text, or nothing); the paginator makes sense of it.
@@ -379,6 +396,11 @@ class _Scope:
         self.own = "technology" if self.by_agency else "agency"
         self.other = "agency" if self.by_agency else "technology"
         self.model: type[Agency] | type[Technology] = Agency if self.by_agency else Technology
+        # The telling requests `counts` read, by table and by other record: (status, until,
+        # created_at, pk) each, for `entries` to choose the few each row shows.
+        self.telling: dict[
+            bool, dict[int, list[tuple[str, datetime.date | None, datetime.datetime, int]]]
+        ] = {}
 
     @property
     def tables(self) -> tuple[bool, ...]:
@@ -455,7 +477,9 @@ class _Scope:
         pending: set[int] = set()
         # As `active_approvals` orders them: the latest expiry last (none at all latest), then the latest made.
         longest: dict[int, tuple[tuple[datetime.date, datetime.datetime, int], str]] = {}
+        facts = self.telling[is_demo] = {}
         for other, other_kind, status, until, created_at, pk in telling:
+            facts.setdefault(other, []).append((status, until, created_at, pk))
             kinds[other] = other_kind
             if status in Request.PENDING:
                 pending.add(other)
@@ -514,9 +538,14 @@ class _Scope:
                     row.use = use
             # The rows hold the requests' agencies and technologies already: not joined again.
             telling = (
-                _public_requests().select_related(None).select_related("decision", "exception", "ordinance")
+                _public_requests()
+                .select_related(None)
+                .select_related("decision", "exception", "ordinance")
+                .filter(status__in=TELLING_STATES, **where)
             )
-            for request in telling.filter(status__in=TELLING_STATES, **where):
+            if only_listed:
+                telling = telling.filter(pk__in=self._shown(tables, rows))
+            for request in telling:
                 if (other := listed.get(getattr(request, f"{self.other}_id"))) is None:
                     continue  # a record with no row listed here
                 request.agency, request.technology = self._pair(other)
@@ -531,6 +560,31 @@ class _Scope:
                 for agency, technology in pairs
             ]
         return built
+
+    def _shown(self, tables: dict[bool, list[Any]], rows: dict[_Key, _Row]) -> list[int]:
+        """
+        The telling requests the listed rows show, from the facts `counts` read of every one:
+        in each row the `CELL_ROWS` approvals in effect that run longest (the last decides the
+        row's status and its end, as in `active_approvals`) and the `CELL_ROWS` pending requests
+        made first, each row told how many it has in all. Only these are loaded whole, so a
+        row costs the same however many renewals it has had.
+        """
+        shown: list[int] = []
+        for is_demo, others in tables.items():
+            facts = self.telling.get(is_demo, {})
+            for other in others:
+                agency, technology = self._pair(other)
+                row = rows[(agency.pk, technology.pk, is_demo)]
+                theirs = facts.get(other.pk, [])
+                active = sorted(
+                    (until, made, pk)
+                    for status, until, made, pk in theirs
+                    if until is not None and status in Request.ACTIVE_STATES
+                )
+                pending = sorted((made, pk) for status, _, made, pk in theirs if status in Request.PENDING)
+                row.active_total, row.pending_total = len(active), len(pending)
+                shown += [pk for *_, pk in active[-CELL_ROWS:]] + [pk for _, pk in pending[:CELL_ROWS]]
+        return shown
 
     @property
     def rule(self) -> CategoryRule | None:

@@ -19,8 +19,8 @@ from django.db import DatabaseError, connection
 from django.db.models import (
     BooleanField,
     Count,
-    ExpressionWrapper,
     F,
+    Func,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -249,6 +249,28 @@ def _demo_requests() -> Q:
     return Q(is_demo=True) | Q(agency_id__in=ids["agency"]) | Q(technology_id__in=ids["technology"])
 
 
+class _AmongValuesOf(Func):
+    """
+    `expression` is one of the values `subquery` gives. On PostgreSQL written
+    `expression = ANY(ARRAY(subquery))`: the subquery runs once, first (an InitPlan), and its
+    values are then looked up through the index of `expression`, as a list sent with the query
+    would be, without the cost of sending it. Written `IN (subquery)`, PostgreSQL would rather
+    join the two tables, reading one of them whole. Elsewhere plain `IN`.
+    """
+
+    arg_joiner = " IN "
+    template = "%(expressions)s"
+    output_field = BooleanField()
+
+    def __init__(self, expression: str, subquery: QuerySet[Any]) -> None:
+        super().__init__(F(expression), Subquery(subquery))
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        return self.as_sql(
+            compiler, connection, arg_joiner=" = ANY(ARRAY", template="%(expressions)s)", **extra_context
+        )
+
+
 def _standing_conditions(demo: Q | None, **where: object) -> dict[str, object]:
     """
     The conditions of the approvals standing now (of the public requests `where` selects),
@@ -257,29 +279,23 @@ def _standing_conditions(demo: Q | None, **where: object) -> dict[str, object]:
     done, or is late with. Only the `RECENT` due soonest of each, with how many there are in
     all (counted in the same query), so the page does not grow with the years of approvals.
 
-    First the standing approvals' decisions, each looked up through the decision's unique
-    index (joined, PostgreSQL would read every decision in the city to find a few hundred),
-    then the conditions of those decisions through theirs: one query, and one for each of
-    the real and the demo conditions when there are approvals to have them.
+    One query for each of the real and the demo conditions: the standing approvals' decisions,
+    each looked up through the decision's unique index (joined, PostgreSQL would read every
+    decision in the city to find a few hundred), give the conditions through theirs, all in
+    the database (`_AmongValuesOf`), so the page never reads the approvals themselves.
     """
     decision = Decision.objects.filter(request=OuterRef("pk")).values("pk")[:1]
-    is_demo = Value(False) if demo is None else ExpressionWrapper(demo, output_field=BooleanField())
-    approvals = (
-        Request.objects.public()
-        .filter(status__in=Request.ACTIVE_STATES, **where)
-        .annotate(decision_pk=Subquery(decision), demo=is_demo)
-        .order_by()
-        .values_list("decision_pk", "demo")
+    approvals = Request.objects.public().filter(status__in=Request.ACTIVE_STATES, **where)
+    standing_sets = (
+        {False: approvals} if demo is None else {False: approvals.exclude(demo), True: approvals.filter(demo)}
     )
-    decisions: dict[bool, list[int]] = {False: [], True: []}
-    for decision_pk, in_demo in approvals:
-        decisions[bool(in_demo)].append(decision_pk)
     due_soonest = (F("due_on").asc(nulls_last=True), "pk")
 
-    def standing(decision_pks: list[int]) -> list[Condition]:
+    def standing(approvals: RequestQuerySet) -> list[Condition]:
         # The conditions chosen and counted alone, then only those shown joined to their
         # requests: joined first, every decision in the city would be read again.
-        theirs = Condition.objects.filter(decision__in=decision_pks)
+        decisions = approvals.annotate(decision_pk=Subquery(decision)).order_by().values("decision_pk")
+        theirs = Condition.objects.filter(_AmongValuesOf("decision_id", decisions))
         shown = theirs.order_by(*due_soonest).values("pk")[:RECENT]
         return list(
             Condition.objects.filter(pk__in=shown)
@@ -288,7 +304,8 @@ def _standing_conditions(demo: Q | None, **where: object) -> dict[str, object]:
             .order_by(*due_soonest)
         )
 
-    rows = {demo: standing(pks) if pks else [] for demo, pks in decisions.items()}
+    rows = {in_demo: standing(approvals) for in_demo, approvals in standing_sets.items()}
+    rows.setdefault(True, [])
 
     def total(rows: list[Condition]) -> int:
         return rows[0].standing_count if rows else 0  # type: ignore[attr-defined]

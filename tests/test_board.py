@@ -680,3 +680,84 @@ def test_the_mixed_city_has_a_row_in_every_status(mixed_city):
     codes = {code for owner in agencies for code, *_ in reference_board(owner).values()}
 
     assert codes >= set(StatusCode) - {Code.DISCLOSED}
+
+
+# ---------------------------------------------------------------------------
+# A paged row shows a few approvals and pending requests, however many it has had
+# ---------------------------------------------------------------------------
+
+
+def copies(request: Request, n: int, *, expires_on: list[datetime.date] | None = None) -> list[Request]:
+    """`n` copies of `request` (and of its decision, ending on `expires_on[i]` if given), saved in bulk."""
+    made = []
+    start = Request.objects.count()
+    for i in range(n):
+        copy = Request.objects.get(pk=request.pk)
+        copy.pk = None
+        copy.reference = f"REQ-1998-{start + i:05d}"
+        made.append(copy)
+    Request.objects.bulk_create(made)
+    if hasattr(request, "decision"):
+        decisions = []
+        for i, copy in enumerate(made):
+            decision = Decision.objects.get(pk=request.decision.pk)
+            decision.pk = None
+            decision.request = copy
+            if expires_on is not None:
+                decision.expires_on = expires_on[i]
+            decisions.append(decision)
+        Decision.objects.bulk_create(decisions)
+    return made
+
+
+def paged_row(agency: Agency, technology: Technology) -> BoardEntry:
+    (row,) = [e for e in board.page_for_agency(agency).section.entries if e.technology.pk == technology.pk]
+    return row
+
+
+def test_a_paged_row_shows_the_approvals_that_run_longest_and_counts_the_others(
+    decided, make_request, agency_a, drone
+):
+    first = decided(expires_on=days_from_today(100))
+    others = copies(first, 4, expires_on=[days_from_today(days) for days in (50, 300, 200, 10)])
+
+    row = paged_row(agency_a, drone)
+
+    assert [r.pk for r in row.active] == [first.pk, others[2].pk, others[1].pk]
+    assert (row.active_count, row.more_active, row.until) == (5, 2, days_from_today(300))
+    assert row.code == entry(agency_a, drone).code == Code.APPROVED
+
+
+def test_a_paged_row_shows_the_pending_requests_made_first_and_counts_the_others(
+    make_request, agency_a, drone
+):
+    pending = [make_request(S.IN_REVIEW) for _ in range(4)]
+
+    row = paged_row(agency_a, drone)
+
+    assert list(row.pending) == pending[: board.CELL_ROWS]
+    assert (row.pending_count, row.more_pending, row.code) == (4, 1, Code.PENDING)
+
+
+def test_a_row_with_few_approvals_shows_them_all(decided, agency_a, drone):
+    first = decided(expires_on=days_from_today(100))
+    copies(first, 1)
+
+    row = paged_row(agency_a, drone)
+
+    assert (row.active_count, row.more_active, len(row.active)) == (2, 0, 2)
+
+
+def test_a_paged_board_runs_the_same_queries_for_3_and_40_approvals(decided, make_request, agency_a, drone):
+    first = decided(expires_on=days_from_today(100))
+    make_request(S.IN_REVIEW)
+    copies(first, 2)
+    with CaptureQueriesContext(connection) as few:
+        paged_row(agency_a, drone)
+    copies(first, 37)
+
+    with CaptureQueriesContext(connection) as many:
+        row = paged_row(agency_a, drone)
+
+    assert len(many.captured_queries) == len(few.captured_queries)
+    assert (row.active_count, len(row.active), row.pending_count) == (40, board.CELL_ROWS, 1)

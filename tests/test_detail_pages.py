@@ -20,10 +20,14 @@ from ordinances.models import Agency, AnnualReport, Condition, Decision, Request
 
 pytestmark = pytest.mark.django_db
 
-# The tables that grow with the years: a page must not read any of them whole. (The
-# conditions are found by their decisions' ids; PostgreSQL may read a table of a few thousand
-# conditions whole rather than look each up, as it reads none of the others.)
-HISTORY_TABLES = {"ordinances_request", "ordinances_decision", "ordinances_event", "ordinances_annualreport"}
+# The tables that grow with the years: a page must not read any of them whole.
+HISTORY_TABLES = {
+    "ordinances_request",
+    "ordinances_decision",
+    "ordinances_condition",
+    "ordinances_event",
+    "ordinances_annualreport",
+}
 COPIES = 24000
 AGENCIES = 60
 
@@ -65,6 +69,63 @@ def test_the_pages_run_the_same_queries_for_one_year_of_history_and_eight(
     many = {url: len(queries_of(client, url)) for url in pages(agency_a, drone)}
     assert Condition.objects.count() == 8
     assert many == few
+
+
+def standing_approvals(make_request, n: int) -> list[Request]:
+    """`n` approvals with conditions of agency A for the drone, standing now: one through the workflow, copies."""
+    first = make_request("approved_with_conditions")
+    copies = []
+    for i in range(n - 1):
+        copy = shallow_copy(first)
+        copy.pk = None
+        copy.reference = f"REQ-1998-{Request.objects.count() + i:05d}"
+        copies.append(copy)
+    Request.objects.bulk_create(copies)
+    decisions = []
+    for copy in copies:
+        decision = shallow_copy(first.decision)
+        decision.pk = None
+        decision.request = copy
+        decisions.append(decision)
+    Decision.objects.bulk_create(decisions)
+    Condition.objects.bulk_create(
+        Condition(decision=decision, text="Report each use.", due_on=datetime.date(2030, 1, 1))
+        for decision in decisions
+    )
+    return [first, *copies]
+
+
+def test_the_pages_run_the_same_queries_for_3_standing_approvals_and_40(
+    client, make_request, agency_a, drone
+):
+    standing_approvals(make_request, 3)
+    few = {url: len(queries_of(client, url)) for url in pages(agency_a, drone)}
+    standing_approvals(make_request, 37)
+    many = {url: len(queries_of(client, url)) for url in pages(agency_a, drone)}
+
+    assert Request.objects.filter(agency=agency_a, status__in=Request.ACTIVE_STATES).count() == 40
+    assert many == few
+
+
+def test_a_board_row_shows_a_few_approvals_and_links_to_the_others(client, make_request, agency_a, drone):
+    approvals = standing_approvals(make_request, 5)
+
+    page = client.get(agency_a.get_absolute_url()).content.decode()
+
+    board = page[page.index('id="uses-heading"') : page.index('id="requests-heading"')]
+    assert len([a for a in approvals if f">{a.reference}</a>" in board]) == 3
+    link = f'<a class="usa-link" href="/requests/?agency={agency_a.slug}&amp;technology={drone.slug}">and 2 more</a>'
+    assert link in board
+    listed = client.get(f"/requests/?agency={agency_a.slug}&technology={drone.slug}").content.decode()
+    assert all(f">{a.reference}</a>" in listed for a in approvals)
+
+
+def test_a_board_row_with_three_approvals_has_no_link_to_more(client, make_request, agency_a, drone):
+    standing_approvals(make_request, 3)
+
+    page = client.get(drone.get_absolute_url()).content.decode()
+
+    assert "more</a>" not in page
 
 
 # ---------------------------------------------------------------------------
