@@ -33,6 +33,10 @@ Highlighting uses that same expression in Python on both databases (`highlight`)
 Ranking: the fields carry weights A (titles, names, identifiers), B and C; PostgreSQL ranks
 with `ts_rank` over the weighted document, SQLite adds the weights of the fields each word
 occurs in. Both put a title match above a match in a description only.
+
+A common word matches thousands of records. PostgreSQL ranks them over the document stored
+by migration 0024 (`STORED_DOCUMENT`, the indexed expression as a generated column) rather
+than parsing every match's text again, and the result count leaves the rank out.
 """
 
 from __future__ import annotations
@@ -52,13 +56,15 @@ from django.contrib.postgres.search import (
     SearchRank,
     SearchVector,
     SearchVectorExact,
+    SearchVectorField,
 )
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Case, Expression, F, Func, Q, QuerySet, TextField, Value, When
+from django.db.models.expressions import RawSQL
 from django.http import QueryDict
 from django.urls import reverse
-from django.utils.functional import Promise
+from django.utils.functional import Promise, cached_property
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -77,6 +83,8 @@ NON_WORD = "[[:punct:][:space:]]+"
 WORD_CHAR = r"[^\W_\u00b2\u00b3\u00b9\u00bc-\u00be]"
 WORD = re.compile(rf"{WORD_CHAR}+")
 WEIGHTS = {"A": 1.0, "B": 0.4, "C": 0.2}  # ts_rank's own defaults for A, B and C
+# PostgreSQL: the column migration 0024 generates from `document(kind)` on every searched table.
+STORED_DOCUMENT = "search_document"
 
 SNIPPET_LENGTH = 200  # characters of a field shown under a result
 SNIPPET_LEAD = 60  # characters kept before the first match
@@ -213,11 +221,23 @@ def run(params: QueryDict) -> Outcome:
     found = words(form.cleaned_data["q"])
     if not found:
         return Outcome(form, typed, (), None, 200)
-    paginator = Paginator(matching(found), settings.PORTAL_PAGE_SIZE)
+    paginator = _Paginator(matching(found), settings.PORTAL_PAGE_SIZE, counted=counting(found))
     page = paginator.get_page(params.get("page"))
     pattern = word_pattern(found)
     page.object_list = [_result(row, pattern) for row in page.object_list]
     return Outcome(form, typed, found, page, 200)
+
+
+class _Paginator(Paginator):
+    """Pages of the ranked rows, counted by a query that ranks nothing."""
+
+    def __init__(self, object_list: QuerySet[Any], per_page: int, *, counted: QuerySet[Any]) -> None:
+        super().__init__(object_list, per_page)
+        self.counted = counted
+
+    @cached_property
+    def count(self) -> int:
+        return self.counted.count()
 
 
 # ---------------------------------------------------------------------------
@@ -235,11 +255,17 @@ def words_only(field: str) -> Func:
 def document(kind: Kind) -> CombinedSearchVector | SearchVector:
     """
     The weighted tsvector of a kind's fields. Migration 0007 builds a GIN index on exactly
-    this expression for each kind; change a kind's fields and add a migration that replaces
-    its index (the EXPLAIN test in tests/test_search.py fails until then).
+    this expression for each kind and migration 0024 stores it (`stored_document`); change a
+    kind's fields and add a migration that replaces both (tests/test_search.py fails until then).
     """
     vectors = [SearchVector(words_only(name), config=CONFIG, weight=weight) for name, weight in kind.fields]
     return reduce(operator.add, vectors)
+
+
+def stored_document(kind: Kind) -> RawSQL:
+    """`document(kind)` as migration 0024 stores it (the branch's table is never aliased)."""
+    table = connection.ops.quote_name(kind.records().model._meta.db_table)
+    return RawSQL(f"{table}.{STORED_DOCUMENT}", (), output_field=SearchVectorField())
 
 
 def word_regex(word: str) -> str:
@@ -257,7 +283,9 @@ def _matches_and_rank(kind: Kind, found: Sequence[str]) -> tuple[Q | Expression,
         vector = document(kind)
         query = SearchQuery(" ".join(found), config=CONFIG, search_type="plain")
         # A lookup used as a filter: `document @@ query`, the indexed expression verbatim.
-        return SearchVectorExact(vector, query), SearchRank(vector, query)
+        # The rank reads the same document stored: parsing it again costs most of a common
+        # word's query.
+        return SearchVectorExact(vector, query), SearchRank(stored_document(kind), query)
     every_word = Q()
     weights: list[Expression] = []
     for word in found:
@@ -296,6 +324,14 @@ def matching(found: Sequence[str]) -> QuerySet[Any]:
         raise ValueError("No word to search for.")
     first, *others = (_branch(kind, found) for kind in KINDS)
     return first.union(*others, all=True).order_by("-hit_rank", "hit_title", "hit_kind", "hit_pk")
+
+
+def counting(found: Sequence[str]) -> QuerySet[Any]:
+    """The records `matching(found)` finds, one primary key each, for counting them unranked."""
+    first, *others = (
+        kind.records().filter(_matches_and_rank(kind, found)[0]).order_by().values("pk") for kind in KINDS
+    )
+    return first.union(*others, all=True)
 
 
 # ---------------------------------------------------------------------------
