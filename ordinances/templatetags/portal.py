@@ -27,9 +27,11 @@ from ordinances import deadlines, pagination, progress
 from ordinances.board import BoardEntry, StatusCode
 from ordinances.models import (
     STATUS_TONES,
+    Agency,
     Condition,
     Deadline,
     Request,
+    Technology,
     Violation,
     choice_label,
     record_url,
@@ -306,6 +308,20 @@ def _label(translated: str) -> SafeString:
     return mark_safe(translated)
 
 
+def _agency_cells(agency: Agency) -> dict[str, str]:
+    """The agency cell's link of a row built here: its address, its `lang`, its name."""
+    return {"agency_url": agency.get_absolute_url(), "agency_lang": lang_attr(agency), "agency": agency.name}
+
+
+def _technology_cells(technology: Technology) -> dict[str, str]:
+    """The technology cell's link of a row built here: its address, its `lang`, its name."""
+    return {
+        "technology_url": technology.get_absolute_url(),
+        "technology_lang": lang_attr(technology),
+        "technology": technology.name,
+    }
+
+
 @register.simple_tag
 def request_rows(requests: Iterable[Request], decided: bool = False) -> SafeString:
     """The `<tr>` of each request of partials/request_table.html; `decided` shows decision dates."""
@@ -333,12 +349,8 @@ def request_rows(requests: Iterable[Request], decided: bool = False) -> SafeStri
                 title=lang_text(req.title, req),
                 badges=badges(req),
                 kind=req.get_kind_display(),
-                agency_url=agency.get_absolute_url(),
-                agency_lang=lang_attr(agency),
-                agency=agency.name,
-                technology_url=technology.get_absolute_url(),
-                technology_lang=lang_attr(technology),
-                technology=technology.name,
+                **_agency_cells(agency),
+                **_technology_cells(technology),
                 status=status_tag(req),
                 date=date or "—",
                 **labels,
@@ -368,12 +380,8 @@ def violation_rows(violations: Iterable[Violation]) -> SafeString:
                 lang=lang_attr(violation),
                 description=Truncator(violation.description).words(24, truncate=" …"),
                 badges=badges(violation),
-                agency_url=agency.get_absolute_url(),
-                agency_lang=lang_attr(agency),
-                agency=agency.name,
-                technology_url=technology.get_absolute_url(),
-                technology_lang=lang_attr(technology),
-                technology=technology.name,
+                **_agency_cells(agency),
+                **_technology_cells(technology),
                 found=when(violation.found_on),
                 how_found=choice_label(Violation.HowFound, violation.how_found),
                 status=violation_status(violation),
@@ -467,12 +475,8 @@ def awaiting_rows(requests: Iterable[Request]) -> SafeString:
                 badges=badges(req),
                 reference=req.reference,
                 kind=req.get_kind_display(),
-                agency_url=agency.get_absolute_url(),
-                agency_lang=lang_attr(agency),
-                agency=agency.name,
-                technology_url=technology.get_absolute_url(),
-                technology_lang=lang_attr(technology),
-                technology=technology.name,
+                **_agency_cells(agency),
+                **_technology_cells(technology),
                 status=status_tag(req),
                 next=upcoming(next_one) if next_one else no_date,
                 **labels,
@@ -515,9 +519,7 @@ def decided_rows(requests: Iterable[Request]) -> SafeString:
                 badges=badges(req),
                 reference=req.reference,
                 technology=lang_text(technology.name, technology),
-                agency_url=agency.get_absolute_url(),
-                agency_lang=lang_attr(agency),
-                agency=agency.name,
+                **_agency_cells(agency),
                 tone=status_class(decision.outcome),
                 outcome=decision.get_outcome_display(),
                 now=now,
