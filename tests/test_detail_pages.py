@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Iterable
 from copy import copy as shallow_copy
 
 import pytest
@@ -81,18 +82,24 @@ def standing_approvals(make_request, n: int) -> list[Request]:
         copy.reference = f"REQ-1998-{Request.objects.count() + i:05d}"
         copies.append(copy)
     Request.objects.bulk_create(copies)
+    copy_decisions((first.decision, copy) for copy in copies)
+    return [first, *copies]
+
+
+def copy_decisions(pairs: Iterable[tuple[Decision, Request]]) -> None:
+    """A copy of each decision for its request, with a condition where the outcome has them."""
     decisions = []
-    for copy in copies:
-        decision = shallow_copy(first.decision)
+    for decision, request in pairs:
+        decision = shallow_copy(decision)
         decision.pk = None
-        decision.request = copy
+        decision.request = request
         decisions.append(decision)
     Decision.objects.bulk_create(decisions)
     Condition.objects.bulk_create(
         Condition(decision=decision, text="Report each use.", due_on=datetime.date(2030, 1, 1))
         for decision in decisions
+        if decision.outcome == Decision.Outcome.APPROVED_WITH_CONDITIONS
     )
-    return [first, *copies]
 
 
 def test_the_pages_run_the_same_queries_for_3_standing_approvals_and_40(
@@ -170,18 +177,10 @@ def long_history(make_request, ordinance, agency_a, drone):
         copy.original_pk = original.pk  # type: ignore[attr-defined]
         copies.append(copy)
     Request.objects.bulk_create(copies)
-    decisions = []
-    for copy in copies:
-        if (decision := decided.get(copy.original_pk)) is not None:  # type: ignore[attr-defined]
-            decision = shallow_copy(decision)
-            decision.pk = None
-            decision.request = copy
-            decisions.append(decision)
-    Decision.objects.bulk_create(decisions)
-    Condition.objects.bulk_create(
-        Condition(decision=decision, text="Report each use.", due_on=datetime.date(2030, 1, 1))
-        for decision in decisions
-        if decision.outcome == Decision.Outcome.APPROVED_WITH_CONDITIONS
+    copy_decisions(
+        (decided[copy.original_pk], copy)  # type: ignore[attr-defined]
+        for copy in copies
+        if copy.original_pk in decided  # type: ignore[attr-defined]
     )
     AnnualReport.objects.bulk_create(
         AnnualReport(
