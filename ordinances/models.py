@@ -987,6 +987,9 @@ class Request(models.Model):
                 condition=~Q(status="draft"),
                 name="request_technology_submitted",
             ),
+            # The request feed of one status (`feeds.RequestsFeed`): its entries' keys, newest
+            # submitted first, from the index alone.
+            models.Index(fields=["status", "-submitted_at", "-id"], name="request_status_submitted"),
         ]
 
     def __str__(self) -> str:

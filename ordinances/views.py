@@ -8,7 +8,7 @@ filtering from `ordinances.filters`, statuses from the models.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -82,12 +82,23 @@ RECENT = 10
 
 
 def _filtered_page(
-    request: HttpRequest, filterset_class: type[FilterSet], queryset: QuerySet, *, keyset: bool = False
+    request: HttpRequest,
+    filterset_class: type[FilterSet],
+    queryset: QuerySet,
+    *,
+    keyset: bool = False,
+    annotate: Callable[[QuerySet], QuerySet] | None = None,
 ) -> tuple[FilterSet, Page | pagination.KeysetPage, int]:
     """
     Filter and paginate a list: numbered pages, or keyset pages (`ordinances.pagination`)
     for a list that grows with the city's history. Bad filter values give a 400 and no
     rows, not a 500.
+
+    `annotate` adds what each row shows beyond its own columns (counts, the rule that
+    governs it) to the page's rows alone, once they are chosen: annotated on the list
+    itself, PostgreSQL works it out for every row an OFFSET skips, and for every row a
+    filter's DISTINCT compares. The page's rows are then read in one query, `queryset`
+    (its order included) narrowed to the primary keys the filtered, paginated list chose.
     """
     filterset = filterset_class(request.GET or None, queryset=queryset, request=request)
     filterset.form.renderer = filters.FILTER_FORM_RENDERER
@@ -100,6 +111,9 @@ def _filtered_page(
         page = pagination.paginate(rows, request.GET, settings.PORTAL_PAGE_SIZE)
     else:
         page = Paginator(rows, settings.PORTAL_PAGE_SIZE).get_page(request.GET.get("page"))
+    if annotate is not None:
+        chosen = cast(QuerySet, page.object_list)
+        page.object_list = list(annotate(queryset.filter(pk__in=chosen.values("pk"))))
     return filterset, page, status
 
 
@@ -123,11 +137,14 @@ def _list(
     queryset: QuerySet,
     *,
     keyset: bool = False,
+    annotate: Callable[[QuerySet], QuerySet] | None = None,
     **extra,
 ):
     if clean := _without_empty_parameters(request):
         return redirect(clean)
-    filterset, page, status = _filtered_page(request, filterset_class, queryset, keyset=keyset)
+    filterset, page, status = _filtered_page(
+        request, filterset_class, queryset, keyset=keyset, annotate=annotate
+    )
     context = {"filter": filterset, "page": page, **extra}
     return render(request, template, context, status=status)
 
@@ -175,10 +192,16 @@ def home(request: HttpRequest) -> HttpResponse:
 def ordinance_list(request: HttpRequest) -> HttpResponse:
     # Counted by agency as requests become public (`PublicRequestCount`), not from the
     # city's history on every view.
-    queryset = Ordinance.objects.annotate(request_count=PublicRequestCount.total("ordinance")).order_by(
-        "-adopted_on", "file_number"
+    def counted(ordinances: QuerySet[Ordinance]) -> QuerySet[Ordinance]:
+        return ordinances.annotate(request_count=PublicRequestCount.total("ordinance"))
+
+    return _list(
+        request,
+        "ordinances/ordinance_list.html",
+        filters.OrdinanceFilter,
+        Ordinance.objects.order_by("-adopted_on", "file_number"),
+        annotate=counted,
     )
-    return _list(request, "ordinances/ordinance_list.html", filters.OrdinanceFilter, queryset)
 
 
 @require_safe
@@ -199,24 +222,21 @@ def ordinance_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_safe
 def agency_list(request: HttpRequest) -> HttpResponse:
-    if clean := _without_empty_parameters(request):
-        return redirect(clean)
-    filterset, page, status = _filtered_page(request, filters.AgencyFilter, Agency.objects.order_by("name"))
-    # The page's rows chosen first, then only they counted: annotated on the list itself, the
-    # counts ran for every row an OFFSET skips, and for every row a filter's DISTINCT compares.
     # Correlated counts, not joins, which would multiply the rows; the public requests as
     # counted while they became public (`PublicRequestCount`), not from the city's history.
-    chosen = cast(QuerySet[Agency], page.object_list)
-    page.object_list = list(
-        Agency.objects.filter(pk__in=chosen.values("pk"))
-        .annotate(
+    def counted(agencies: QuerySet[Agency]) -> QuerySet[Agency]:
+        return agencies.annotate(
             use_count=count_where(TechnologyUse.objects.filter(agency=OuterRef("pk"))),
             request_count=PublicRequestCount.total("agency"),
         )
-        .order_by("name")
+
+    return _list(
+        request,
+        "ordinances/agency_list.html",
+        filters.AgencyFilter,
+        Agency.objects.order_by("name"),
+        annotate=counted,
     )
-    context = {"filter": filterset, "page": page}
-    return render(request, "ordinances/agency_list.html", context, status=status)
 
 
 def _split_demo(
@@ -351,17 +371,20 @@ def agency_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_safe
 def technology_list(request: HttpRequest) -> HttpResponse:
-    # A correlated count (one use per agency and technology), not a join: the pager's count
-    # then drops it, and only the page's 25 rows are counted, not every use in the city.
-    queryset = Technology.objects.annotate(
-        governing_rule=rule_in_force_subquery("category", "is_demo"),
-        agency_count=count_where(TechnologyUse.objects.filter(technology=OuterRef("pk"))),
-    ).order_by("name")
+    # A correlated count (one use per agency and technology), not a join, which would
+    # multiply the rows.
+    def governed_and_counted(technologies: QuerySet[Technology]) -> QuerySet[Technology]:
+        return technologies.annotate(
+            governing_rule=rule_in_force_subquery("category", "is_demo"),
+            agency_count=count_where(TechnologyUse.objects.filter(technology=OuterRef("pk"))),
+        )
+
     return _list(
         request,
         "ordinances/technology_list.html",
         filters.TechnologyFilter,
-        queryset,
+        Technology.objects.order_by("name"),
+        annotate=governed_and_counted,
     )
 
 

@@ -25,7 +25,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from ordinances import pagination
-from ordinances.models import Agency, Category, Request, Technology
+from ordinances.models import Agency, Category, Request, Technology, TechnologyUse
 
 pytestmark = [
     pytest.mark.django_db,
@@ -299,18 +299,50 @@ def test_the_lists_of_ordinances_and_agencies_count_no_requests(client, requests
     assert read == {}
 
 
-def test_a_page_of_agencies_counts_the_uses_of_its_own_rows_alone(client, requests, settings):
-    """An OFFSET's skipped rows, and the rows a filter's DISTINCT compares, are not counted."""
-    loops = {}
-    for url in ("/agencies/?page=2", "/agencies/?technology=test-drone"):
+def most_lookups(client, urls: tuple[str, ...], tables: tuple[str, ...]) -> dict[str, int]:
+    """
+    For each page, the most times a scan of one of `tables` ran in one of its queries (a
+    correlated subquery runs once for each row it is worked out for).
+    """
+    loops: dict[str, int] = {}
+    for url in urls:
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url).status_code == 200, url
         for q in queries:
             if q["sql"].startswith("SELECT") and "ordinances_technologyuse" in q["sql"]:
                 for node in plan_nodes(q["sql"]):
-                    if node.get("Relation Name") == "ordinances_technologyuse":
+                    if node.get("Relation Name") in tables:
                         loops[url] = max(loops.get(url, 0), node["Actual Loops"])
-    assert set(loops) == {"/agencies/?page=2", "/agencies/?technology=test-drone"}
+    return loops
+
+
+def test_a_page_of_agencies_counts_the_uses_of_its_own_rows_alone(client, requests, settings):
+    """An OFFSET's skipped rows, and the rows a filter's DISTINCT compares, are not counted."""
+    urls = ("/agencies/?page=2", "/agencies/?technology=test-drone")
+    loops = most_lookups(client, urls, ("ordinances_technologyuse",))
+    assert set(loops) == set(urls)
+    assert max(loops.values()) <= settings.PORTAL_PAGE_SIZE
+
+
+@pytest.fixture
+def used_technologies(agency_a, drone, ordinance):
+    """Three pages of technologies, each used by agency A, under an ordinance in force."""
+    technologies = Technology.objects.bulk_create(
+        Technology(name=f"Camera {n:03d}", slug=f"camera-{n:03d}", category=Category.DRONES)
+        for n in range(75)
+    )
+    TechnologyUse.objects.bulk_create(
+        TechnologyUse(agency=agency_a, technology=technology) for technology in [drone, *technologies]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def test_a_deep_page_of_technologies_works_out_its_own_rows_alone(client, used_technologies, settings):
+    """Each row's governing rule and count of agencies, not those of the rows an OFFSET skips."""
+    urls = ("/technologies/?page=3", "/technologies/?agency=agency-a&page=3")
+    loops = most_lookups(client, urls, ("ordinances_technologyuse", "ordinances_categoryrule"))
+    assert set(loops) == set(urls)
     assert max(loops.values()) <= settings.PORTAL_PAGE_SIZE
 
 
