@@ -37,7 +37,20 @@ from functools import cached_property
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, DateField, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    Exists,
+    F,
+    OrderBy,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -331,6 +344,17 @@ TELLING_STATES = (*Request.PENDING, *Request.ACTIVE_STATES)
 CELL_ROWS = 3
 
 
+def _telling_order() -> tuple[OrderBy, str, str]:
+    """
+    The order `_Scope.counts` reads the telling requests in: those with no end in effect first
+    (pending requests, approvals not in effect), then the approvals in effect by their end, the
+    one that runs longest last, as `active_approvals` orders them; each group as made
+    (`created_at`, then `pk`). Pending requests then come as made and the approvals in effect
+    as `active_approvals` sorts them.
+    """
+    return F("until").asc(nulls_first=True), "created_at", "pk"
+
+
 # A page number as a request sends it (any text, or nothing); the paginator makes sense of it.
 PageNumber = int | str | None
 
@@ -396,11 +420,9 @@ class _Scope:
         self.own = "technology" if self.by_agency else "agency"
         self.other = "agency" if self.by_agency else "technology"
         self.model: type[Agency] | type[Technology] = Agency if self.by_agency else Technology
-        # The telling requests `counts` read, by table and by other record: (status, until,
-        # created_at, pk) each, for `entries` to choose the few each row shows.
-        self.telling: dict[
-            bool, dict[int, list[tuple[str, datetime.date | None, datetime.datetime, int]]]
-        ] = {}
+        # The telling requests `counts` read, by table and by other record: (status, until, pk)
+        # each, in `_telling_order`, for `entries` to choose the few each row shows.
+        self.telling: dict[bool, dict[int, list[tuple[str, datetime.date | None, int]]]] = {}
 
     @property
     def tables(self) -> tuple[bool, ...]:
@@ -415,11 +437,15 @@ class _Scope:
             return Q(is_demo=False, **{f"{self.other}__is_demo": False})
         return Q(is_demo=True) | Q(**{f"{self.other}__is_demo": True})
 
-    def uses(self, is_demo: bool) -> QuerySet[TechnologyUse]:
-        return TechnologyUse.objects.filter(self._records(is_demo), **{self.own: self.owner})
+    def uses(self, is_demo: bool, records: Q | None = None) -> QuerySet[TechnologyUse]:
+        """The owner's inventory rows of the table's rows (`records`, when given, in place of `_records`)."""
+        records = self._records(is_demo) if records is None else records
+        return TechnologyUse.objects.filter(records, **{self.own: self.owner})
 
-    def requests(self, is_demo: bool) -> RequestQuerySet:
-        return Request.objects.public().filter(self._records(is_demo), **{self.own: self.owner})
+    def requests(self, is_demo: bool, records: Q | None = None) -> RequestQuerySet:
+        """The owner's public requests of the table's rows (`records` as in `uses`)."""
+        records = self._records(is_demo) if records is None else records
+        return Request.objects.public().filter(records, **{self.own: self.owner})
 
     def _reached(self, is_demo: bool) -> Q | None:
         """
@@ -439,9 +465,29 @@ class _Scope:
 
     def rows(self, is_demo: bool) -> QuerySet[Any]:
         """The other records with a row in the table, by name: one query when read."""
-        reach = Q(pk__in=self.uses(is_demo).values(self.other)) | Q(
-            pk__in=self.requests(is_demo).values(self.other)
-        )
+        if self.owner.is_demo:
+            reach = Q(pk__in=self.uses(is_demo).values(self.other)) | Q(
+                pk__in=self.requests(is_demo).values(self.other)
+            )
+        elif not is_demo:
+            # Only real records have a row in a real page's real table (filtered below), so a
+            # use or request is picked by its own flag: joined to its other record for that
+            # record's flag, each subquery read that whole table.
+            own = Q(is_demo=False)
+            reach = Q(pk__in=self.uses(is_demo, own).values(self.other)) | Q(
+                pk__in=self.requests(is_demo, own).values(self.other)
+            )
+        else:
+            # A demo row: a demo use or request, or any of a demo record. Asked in that order,
+            # and each without a join, the database need not read the owner's uses and requests
+            # again when no record they name is a demo (the city's own data has none).
+            demo, every = Q(is_demo=True), Q()
+            reach = (
+                Q(pk__in=self.uses(is_demo, demo).values(self.other))
+                | Q(pk__in=self.requests(is_demo, demo).values(self.other))
+                | Q(is_demo=True, pk__in=self.uses(is_demo, every).values(self.other))
+                | Q(is_demo=True, pk__in=self.requests(is_demo, every).values(self.other))
+            )
         if (reached := self._reached(is_demo)) is not None:
             reach |= reached
         others = self.model.objects.filter(reach)
@@ -466,27 +512,29 @@ class _Scope:
         )
         if not by_kind:
             return ()  # no rows (a real page's demo table, most often): nothing to count
+        # The end of an approval's decision, looked up for approvals alone (a pending request
+        # has none in effect); ordered by the database, so the moment each was made is not
+        # sent and parsed for every one (see `_telling_order`).
+        until = Case(When(status__in=Request.ACTIVE_STATES, then=_in_effect_until(self.today)))
         telling = (
             self.requests(is_demo)
             .filter(status__in=TELLING_STATES)
-            .annotate(until=_in_effect_until(self.today))
-            .order_by()
-            .values_list(f"{self.other}_id", f"{self.other}__{kind}", "status", "until", "created_at", "pk")
+            .annotate(until=until)
+            .order_by(*_telling_order())
+            .values_list(f"{self.other}_id", f"{self.other}__{kind}", "status", "until", "pk")
         )
         kinds: dict[int, Any] = {}
         pending: set[int] = set()
-        # As `active_approvals` orders them: the latest expiry last (none at all latest), then the latest made.
-        longest: dict[int, tuple[tuple[datetime.date, datetime.datetime, int], str]] = {}
+        # The status of the approval in effect that runs longest: the last in the order.
+        longest: dict[int, str] = {}
         facts = self.telling[is_demo] = {}
-        for other, other_kind, status, until, created_at, pk in telling:
-            facts.setdefault(other, []).append((status, until, created_at, pk))
+        for other, other_kind, status, until_on, pk in telling:
+            facts.setdefault(other, []).append((status, until_on, pk))
             kinds[other] = other_kind
             if status in Request.PENDING:
                 pending.add(other)
-            if status in Request.ACTIVE_STATES and until is not None:
-                key = (until, created_at, pk)
-                if other not in longest or key > longest[other][0]:
-                    longest[other] = (key, status)
+            if status in Request.ACTIVE_STATES and until_on is not None:
+                longest[other] = status
 
         def status_of(group: Any, longest_active: str | None, is_pending: bool) -> StatusCode:
             if isinstance(self.owner, Technology):
@@ -501,7 +549,7 @@ class _Scope:
         for other, other_kind in kinds.items():
             by_kind[other_kind] -= 1
             active = longest.get(other)
-            counted[status_of(other_kind, active[1] if active else None, other in pending)] += 1
+            counted[status_of(other_kind, active, other in pending)] += 1
         for group, n in by_kind.items():
             if n:
                 counted[status_of(group, None, False)] += n
@@ -576,14 +624,15 @@ class _Scope:
                 agency, technology = self._pair(other)
                 row = rows[(agency.pk, technology.pk, is_demo)]
                 theirs = facts.get(other.pk, [])
-                active = sorted(
-                    (until, made, pk)
-                    for status, until, made, pk in theirs
+                # In `_telling_order`: approvals in effect by end, pending requests as made.
+                active = [
+                    pk
+                    for status, until, pk in theirs
                     if until is not None and status in Request.ACTIVE_STATES
-                )
-                pending = sorted((made, pk) for status, _, made, pk in theirs if status in Request.PENDING)
+                ]
+                pending = [pk for status, _, pk in theirs if status in Request.PENDING]
                 row.active_total, row.pending_total = len(active), len(pending)
-                shown += [pk for *_, pk in active[-CELL_ROWS:]] + [pk for _, pk in pending[:CELL_ROWS]]
+                shown += active[-CELL_ROWS:] + pending[:CELL_ROWS]
         return shown
 
     @property

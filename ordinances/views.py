@@ -300,11 +300,11 @@ def _standing_conditions(demo: Q | None, **where: object) -> dict[str, object]:
     all (counted in the same query), so the page does not grow with the years of approvals.
 
     One query for each of the real and the demo conditions: the standing approvals' decisions,
-    each looked up through the decision's unique index (joined, PostgreSQL would read every
-    decision in the city to find a few hundred), give the conditions through theirs, all in
+    found through the decision's unique index on its request among the approvals' keys (joined,
+    PostgreSQL would read every decision in the city to find a few hundred; looked up one
+    approval at a time, it ran a subquery for each), give the conditions through theirs, all in
     the database (`_AmongValuesOf`), so the page never reads the approvals themselves.
     """
-    decision = Decision.objects.filter(request=OuterRef("pk")).values("pk")[:1]
     approvals = Request.objects.public().filter(status__in=Request.ACTIVE_STATES, **where)
     standing_sets = (
         {False: approvals} if demo is None else {False: approvals.exclude(demo), True: approvals.filter(demo)}
@@ -314,7 +314,8 @@ def _standing_conditions(demo: Q | None, **where: object) -> dict[str, object]:
     def standing(approvals: RequestQuerySet) -> list[Condition]:
         # The conditions chosen and counted alone, then only those shown joined to their
         # requests: joined first, every decision in the city would be read again.
-        decisions = approvals.annotate(decision_pk=Subquery(decision)).order_by().values("decision_pk")
+        keys = approvals.order_by().values("pk")
+        decisions = Decision.objects.filter(_AmongValuesOf("request_id", keys)).values("pk")
         theirs = Condition.objects.filter(_AmongValuesOf("decision_id", decisions))
         shown = theirs.order_by(*due_soonest).values("pk")[:RECENT]
         return list(

@@ -1,7 +1,8 @@
 """
-The rows of the request tables, the violation table and the home page's tables are written
-in Python (`request_rows`, `violation_rows`, `awaiting_rows`, `decided_rows` in
-`ordinances.templatetags.portal`): what each row says, escaped, in the reader's language.
+The rows of the request tables, the violation table, the home page's tables and the status
+boards are written in Python (`request_rows`, `violation_rows`, `awaiting_rows`,
+`decided_rows`, `board_rows` in `ordinances.templatetags.portal`): what each row says,
+escaped, in the reader's language.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from ordinances.templatetags.portal import decided_rows, request_rows
+from ordinances.board import for_agency, for_technology
+from ordinances.models import TechnologyUse
+from ordinances.templatetags.portal import board_rows, decided_rows, request_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -50,3 +53,50 @@ def test_a_decided_list_row_without_a_decision_shows_a_dash(make_request):
     row = request_rows([req], decided=True)
 
     assert '<td data-label="Decided">—</td>' in row
+
+
+def test_a_board_rows_inventory_words_are_escaped(agency_a, drone, ordinance):
+    TechnologyUse.objects.create(
+        agency=agency_a,
+        technology=drone,
+        vendor_product="Acme <script>alert(1)</script>",
+        retention="30 days & <more>",
+        data_sharing_recipients="FBI & co\n<ICE>",
+    )
+
+    row = board_rows(for_agency(agency_a).entries)
+
+    assert "Acme &lt;script&gt;alert(1)&lt;/script&gt;" in row
+    assert "Kept: 30 days &amp; &lt;more&gt;" in row
+    assert "Shared with FBI &amp; co and &lt;ICE&gt;" in row
+    assert "<script>" not in row
+
+
+def test_a_board_row_is_in_the_readers_language(make_request, agency_a, drone):
+    approval = make_request("approved")
+
+    with translation.override("es"):
+        row = board_rows(for_technology(drone).entries, True)
+
+    assert f'hasta el <time datetime="{approval.decision.expires_on.isoformat()}">' in row
+    assert 'data-label="Dependencia"' in row
+    assert "No consta en el inventario" in row
+
+
+def test_a_board_row_names_its_agency_on_a_technologys_page_and_its_technology_on_an_agencys(
+    make_request, agency_a, drone
+):
+    make_request("submitted")
+
+    by_agency = board_rows(for_technology(drone).entries, True)
+    by_technology = board_rows(for_agency(agency_a).entries)
+
+    assert (
+        f'<th scope="row" data-label="Agency"><a class="usa-link" href="{agency_a.get_absolute_url()}">'
+        in by_agency
+    )
+    assert (
+        f'<th scope="row" data-label="Technology"><a class="usa-link" href="{drone.get_absolute_url()}">'
+        in by_technology
+    )
+    assert '<br><span class="muted">Drones</span>' in by_technology

@@ -15,9 +15,11 @@ from django.core.signals import setting_changed
 from django.db.models import Model
 from django.dispatch import receiver
 from django.http import QueryDict
+from django.template.defaultfilters import linebreaksbr
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, localize
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator, get_text_list
 from django.utils.translation import get_language, gettext, ngettext
@@ -26,10 +28,14 @@ from django.utils.translation import gettext_lazy as _
 from ordinances import deadlines, pagination, progress
 from ordinances.board import BoardEntry, StatusCode
 from ordinances.models import (
+    EVERY_OTHER_CATEGORY,
     STATUS_TONES,
     Agency,
+    AnnualReport,
     Condition,
     Deadline,
+    EmergencyUse,
+    Ordinance,
     Request,
     Technology,
     Violation,
@@ -391,6 +397,153 @@ def violation_rows(violations: Iterable[Violation]) -> SafeString:
     return mark_safe("".join(rows))
 
 
+# One row of partials/emergency_use_table.html and annual_report_table.html (see REQUEST_ROW).
+EMERGENCY_USE_ROW = (
+    '\n    <tr id="emergency-use-{pk}">'
+    '\n      <th scope="row" data-label="{agency_label}"><a class="usa-link" href="{agency_url}"{agency_lang}>{agency}</a> {badges}'
+    "\n</th>"
+    '\n      <td data-label="{technology_label}"><a class="usa-link" href="{technology_url}"{technology_lang}>{technology}</a></td>'
+    '\n      <td data-label="{used_label}">{used}{ended}</td>'
+    '\n      <td data-label="{due_label}">{due}</td>'
+    '\n      <td data-label="{report_label}">{report}'
+    "\n</td>"
+    "\n      {circumstances}"
+    "\n    </tr>"
+    "\n    "
+)
+
+ANNUAL_REPORT_ROW = (
+    '\n    <tr id="annual-report-{pk}">'
+    '\n      <th scope="row" data-label="{year_label}"><a class="usa-link" href="{url}">{title}</a> {badges}'
+    "\n</th>"
+    '\n      <td data-label="{agency_label}"><a class="usa-link" href="{agency_url}"{agency_lang}>{agency}</a></td>'
+    '\n      <td data-label="{technology_label}"><a class="usa-link" href="{technology_url}"{technology_lang}>{technology}</a></td>'
+    '\n      <td data-label="{due_label}">{due}</td>'
+    '\n      <td data-label="{status_label}">{status}'
+    "\n</td>"
+    "\n    </tr>"
+    "\n    "
+)
+
+# The tone and words of each `oversight.emergency_report_state` code but "no_deadline".
+EMERGENCY_REPORT_STATES = {
+    "filed_on_time": ("ok", _("Filed on time")),
+    "filed_late": ("pending", _("Filed late")),
+    "overdue": ("bad", _("Overdue")),
+    "due": ("muted", _("Due")),
+}
+
+
+@register.filter
+def emergency_report_state(use: EmergencyUse) -> SafeString:
+    """
+    Where the report of an emergency use stands, from `use.report_state`
+    (`ordinances.oversight.emergency_report_state`), with a link to the report when it is filed.
+    """
+    tone, words = EMERGENCY_REPORT_STATES.get(getattr(use, "report_state", ""), ("muted", _("Not filed")))
+    state = format_html('<span class="usa-tag status status--{}">{}</span>', tone, _label(str(words)))
+    report = use.report
+    if report is not None and report.submitted_at:
+        title = gettext("Report %(reference)s") % {"reference": conditional_escape(report.reference)}
+        state += format_html(
+            '<br><a class="usa-link" href="{}">{}</a>', report.get_absolute_url(), _label(title)
+        )
+    return state
+
+
+@register.simple_tag
+def emergency_use_rows(uses: Iterable[EmergencyUse], circumstances: bool = False) -> SafeString:
+    """The `<tr>` of each emergency use of partials/emergency_use_table.html; `circumstances` shows what happened."""
+    labels = {
+        "agency_label": _label(gettext("Agency")),
+        "technology_label": _label(gettext("Technology")),
+        "used_label": _label(gettext("Used on")),
+        "due_label": _label(gettext("Report due")),
+        "report_label": _label(gettext("Report")),
+    }
+    what_label = _label(gettext("What happened"))
+    rows = []
+    for use in uses:
+        ended = ""
+        if use.ended_on and use.ended_on != use.used_on:
+            until = gettext("until %(date)s") % {"date": when(use.ended_on)}
+            ended = format_html('<br><span class="muted">{}</span>', _label(until))
+        what = ""
+        if circumstances:
+            what = format_html(
+                '<td data-label="{}"{}>{}</td>',
+                what_label,
+                lang_attr(use),
+                linebreaksbr(use.circumstances, True),
+            )
+        rows.append(
+            format_html(
+                EMERGENCY_USE_ROW,
+                pk=use.pk,
+                badges=badges(use),
+                **_agency_cells(use.agency),
+                **_technology_cells(use.technology),
+                used=when(use.used_on),
+                ended=ended,
+                due=when(use.report_due_on) or "—",
+                report=emergency_report_state(use),
+                circumstances=what,
+                **labels,
+            )
+        )
+    return mark_safe("".join(rows))
+
+
+@register.filter
+def annual_report_state(report: AnnualReport) -> SafeString:
+    """
+    Where a public annual report stands: overdue (never submitted), submitted, returned to the
+    agency or accepted; a report first submitted after its due date says it came in late.
+    """
+    if not report.submitted_at:
+        return format_html(
+            '<span class="usa-tag status status--bad">{}</span>', _label(gettext("Overdue, not submitted"))
+        )
+    state = format_html(
+        '<span class="usa-tag status status--{}">{}</span>',
+        "ok" if report.status == "accepted" else "pending",
+        choice_label(AnnualReport.Status, report.status),
+    )
+    if report.is_overdue:
+        state += format_html(' <span class="muted">{}</span>', _label(gettext("submitted late")))
+    return state
+
+
+@register.simple_tag
+def annual_report_rows(reports: Iterable[AnnualReport]) -> SafeString:
+    """The `<tr>` of each annual report of partials/annual_report_table.html."""
+    labels = {
+        "year_label": _label(gettext("Year covered")),
+        "agency_label": _label(gettext("Agency")),
+        "technology_label": _label(gettext("Technology")),
+        "due_label": _label(gettext("Due")),
+        "status_label": _label(gettext("Status")),
+    }
+    rows = []
+    for report in reports:
+        title = gettext("Report for %(year)s") % {"year": conditional_escape(localize(report.year))}
+        rows.append(
+            format_html(
+                ANNUAL_REPORT_ROW,
+                pk=report.pk,
+                url=record_url("ordinances:annual_report_detail", str(report.pk), "1"),
+                title=_label(title),
+                badges=badges(report),
+                **_agency_cells(report.agency),
+                **_technology_cells(report.technology),
+                due=when(report.due_on),
+                status=annual_report_state(report),
+                **labels,
+            )
+        )
+    return mark_safe("".join(rows))
+
+
 @register.filter
 def violation_status(violation: Violation) -> SafeString:
     """A violation's status as a tag in its tone."""
@@ -427,6 +580,204 @@ def upcoming(item: progress.Upcoming) -> SafeString:
     label = UPCOMING_LABELS.get(item.kind)
     words = mark_safe(str(label)) if label is not None else item.label
     return format_html("{}: {}", words, when(item.on))
+
+
+# One row of partials/status_board.html (see REQUEST_ROW): a board's page shows 25 rows, each
+# with a few approvals and pending requests, and the template engine's lookups, filters and
+# includes for them cost more than the rest of an agency's or a technology's page.
+BOARD_ROW = (
+    "\n    <tr>"
+    '\n      <th scope="row" data-label="{name_label}">{name} {badges}'
+    "\n</th>"
+    '\n      <td data-label="{status_label}"><span class="usa-tag status status--{tone}">{status}</span>{until}</td>'
+    '\n      <td data-label="{rule_label}">{rule}</td>'
+    '\n      <td data-label="{active_label}">{active}</td>'
+    '\n      <td data-label="{pending_label}">{pending}</td>'
+    '\n      <td data-label="{use_label}">{use}</td>'
+    "\n    </tr>"
+    "\n    "
+)
+
+
+def _sentence(translated: str, **values: object) -> SafeString:
+    """
+    A sentence as `{% blocktranslate %}` makes it: the catalog's words trusted, each value
+    escaped unless safe, numbers in the reader's format. Callers pass `gettext("…")` or
+    `ngettext(…)` with the words written out, so that makemessages finds them.
+    """
+    return mark_safe(
+        translated % {key: conditional_escape(str(localize(value))) for key, value in values.items()}
+    )
+
+
+def _muted(translated: str) -> SafeString:
+    return format_html('<span class="muted">{}</span>', _label(translated))
+
+
+def _board_rule(entry: BoardEntry) -> SafeString:
+    """The rule cell of a board row: the rule in force and its ordinance, or that there is none."""
+    rule = entry.rule
+    if rule is None:
+        return _muted(gettext("No rule in force"))
+    if rule.category == EVERY_OTHER_CATEGORY:
+        said = gettext("%(rule)s, for every kind of technology it does not name, under")
+    else:
+        said = gettext("%(rule)s under")
+    ordinance = rule.ordinance
+    return format_html(
+        '{} <a class="usa-link" href="{}">{}</a> {}\n',
+        _sentence(said, rule=rule.get_rule_display()),
+        ordinance.get_absolute_url(),
+        ordinance.file_number,
+        badges(ordinance),
+    )
+
+
+def _board_more(entry: BoardEntry, count: int, list_url: str) -> SafeString:
+    """The last item of a cell that names only the first few: how many more, linked to their list."""
+    return format_html(
+        '<li><a class="usa-link" href="{}?agency={}&amp;technology={}">{}</a></li>',
+        list_url,
+        entry.agency.slug,
+        entry.technology.slug,
+        _sentence(ngettext("and %(counter)s more", "and %(counter)s more", count), counter=count),
+    )
+
+
+def _board_active(entry: BoardEntry, list_url: str) -> SafeString:
+    """The approvals in effect of a board row, each with its exception and its end."""
+    if not entry.active:
+        return _muted(gettext("None"))
+    items = []
+    for req in entry.active:
+        exception = ""
+        if req.exception:
+            exception = format_html(
+                ", {}",
+                _sentence(
+                    gettext("exception “%(exception)s”"),
+                    exception=lang_text(req.exception.title, req.ordinance),
+                ),
+            )
+        expires_on = req.decision.expires_on
+        if expires_on:
+            end = _sentence(gettext("expires %(date)s"), date=when(expires_on))
+        else:
+            end = _label(gettext("no end date"))
+        items.append(
+            format_html(
+                '<li><a class="usa-link" href="{}">{}</a>{}: {}</li>',
+                req.get_absolute_url(),
+                req.reference,
+                exception,
+                end,
+            )
+        )
+    if entry.more_active:
+        items.append(_board_more(entry, entry.more_active, list_url))
+    return format_html('<ul class="usa-list usa-list--unstyled">{}</ul>', mark_safe("".join(items)))
+
+
+def _board_pending(entry: BoardEntry, list_url: str) -> SafeString:
+    """The pending requests of a board row, each with its status and the next date ahead of it."""
+    if not entry.pending:
+        return _muted(gettext("None"))
+    items = []
+    for req in entry.pending:
+        next_one = next_date(req)
+        items.append(
+            format_html(
+                '<li><a class="usa-link" href="{}">{}</a> {}\n{}</li>',
+                req.get_absolute_url(),
+                req.reference,
+                status_tag(req),
+                format_html("<br>{}", upcoming(next_one)) if next_one else "",
+            )
+        )
+    if entry.more_pending:
+        items.append(_board_more(entry, entry.more_pending, list_url))
+    return format_html('<ul class="usa-list usa-list--unstyled">{}</ul>', mark_safe("".join(items)))
+
+
+def _board_use(entry: BoardEntry) -> SafeString:
+    """The inventory cell of a board row: product and since when, how long kept, with whom shared."""
+    use = entry.use
+    if use is None:
+        return _muted(gettext("Not in the inventory"))
+    agency = entry.agency
+    if use.vendor_product:
+        since = ""
+        if use.in_use_since:
+            since = format_html(
+                ", {}", _sentence(gettext("in use since %(date)s"), date=when(use.in_use_since))
+            )
+        product = format_html("{}{}", lang_text(use.vendor_product, agency), since)
+    elif use.in_use_since:
+        product = _sentence(gettext("In use since %(date)s"), date=when(use.in_use_since))
+    else:
+        product = _label(gettext("Recorded in the inventory"))
+    kept = ""
+    if use.retention:
+        kept = format_html(
+            "<br>{}", _sentence(gettext("Kept: %(retention)s"), retention=lang_text(use.retention, agency))
+        )
+    if recipients := use.recipients:
+        shared = _sentence(gettext("Shared with %(names)s"), names=lang_text(and_list(recipients), agency))
+    else:
+        shared = _label(gettext("Sharing: none reported"))
+    # The template's line breaks, kept so the page's bytes did not change when rows moved here.
+    return format_html("\n        {}\n        {}\n        <br>{}\n      ", product, kept, shared)
+
+
+@register.simple_tag
+def board_rows(entries: Iterable[BoardEntry], by_agency: bool = False) -> SafeString:
+    """
+    The `<tr>` of each row of partials/status_board.html: named by its agency (`by_agency`, on
+    a technology's page) or its technology, its status, rule, approvals, pending requests and
+    inventory row.
+    """
+    labels = {
+        "name_label": _label(gettext("Agency")) if by_agency else _label(gettext("Technology")),
+        "status_label": _label(gettext("Status")),
+        "rule_label": _label(gettext("Rule and ordinance")),
+        "active_label": _label(gettext("Approvals and exceptions in effect")),
+        "pending_label": _label(gettext("Pending requests")),
+        "use_label": _label(gettext("Inventory")),
+    }
+    list_url = reverse("ordinances:request_list")
+    rows = []
+    for entry in entries:
+        if by_agency:
+            cells = _agency_cells(entry.agency)
+            name = format_html('<a class="usa-link" href="{agency_url}"{agency_lang}>{agency}</a>', **cells)
+        else:
+            technology = entry.technology
+            cells = _technology_cells(technology)
+            name = format_html(
+                '<a class="usa-link" href="{technology_url}"{technology_lang}>{technology}</a>', **cells
+            )
+            category = technology.get_category_display()
+            if category != technology.name:
+                name = format_html('{}<br><span class="muted">{}</span>', name, category)
+        until = ""
+        if entry.until:
+            until = format_html(" {}", _sentence(gettext("until %(date)s"), date=when(entry.until)))
+        rows.append(
+            format_html(
+                BOARD_ROW,
+                name=name,
+                badges=badges(entry),
+                tone=board_status_class(entry.code),
+                status=board_status_label(entry),
+                until=until,
+                rule=_board_rule(entry),
+                active=_board_active(entry, list_url),
+                pending=_board_pending(entry, list_url),
+                use=_board_use(entry),
+                **labels,
+            )
+        )
+    return mark_safe("".join(rows))
 
 
 # One row of each table of the home page (see REQUEST_ROW).
@@ -531,6 +882,69 @@ def decided_rows(requests: Iterable[Request]) -> SafeString:
     return mark_safe("".join(rows))
 
 
+# One item of the home page's lists of comment periods open and hearings ahead (see REQUEST_ROW).
+COMMENT_ITEM = '\n    <li><a class="usa-link" href="{url}"{lang}>{title}</a>: {until} {badges}</li>\n    '
+HEARING_ITEM = (
+    '\n    <li><a class="usa-link" href="{url}"{lang}>{title}</a>: {when}{place}\n {badges}</li>\n    '
+)
+
+
+@register.simple_tag
+def comment_items(requests: Iterable[Request]) -> SafeString:
+    """The `<li>` of each request of the home page's open comment periods, with the day each closes."""
+    items = []
+    for req in requests:
+        until = gettext("open until %(date)s") % {"date": when(req.comment_period_ends_on)}
+        items.append(
+            format_html(
+                COMMENT_ITEM,
+                url=req.get_absolute_url(),
+                lang=lang_attr(req),
+                title=req.title,
+                until=_label(until),
+                badges=badges(req),
+            )
+        )
+    return mark_safe("".join(items))
+
+
+def hearing_place_inline(req: Request) -> SafeString:
+    """
+    Where a request's public hearing is held, as one short phrase for a list (the home
+    page): ", room, address", with " (also online)" or ", online". The request page shows
+    the full place (partials/hearing_place.html).
+    """
+    place = mark_safe("")
+    if req.hearing_address:
+        where = f"{req.hearing_room}, {req.hearing_address}" if req.hearing_room else req.hearing_address
+        place = format_html(", <span{}>{}</span>", lang_attr(req), where)
+    if req.hearing_remote_url:
+        if req.hearing_address:
+            place += format_html(" {}", _label(gettext("(also online)")))
+        else:
+            place += format_html(", {}", _label(gettext("online")))
+    return place
+
+
+@register.simple_tag
+def hearing_items(requests: Iterable[Request]) -> SafeString:
+    """The `<li>` of each request of the home page's hearings ahead: when and where."""
+    items = []
+    for req in requests:
+        items.append(
+            format_html(
+                HEARING_ITEM,
+                url=req.get_absolute_url(),
+                lang=lang_attr(req),
+                title=req.title,
+                when=when(req.hearing_at),
+                place=hearing_place_inline(req),
+                badges=badges(req),
+            )
+        )
+    return mark_safe("".join(items))
+
+
 @register.filter
 def and_list(items: Iterable[object]) -> str:
     """Words joined as a reader lists them: "a", "a and b", "a, b and c"."""
@@ -572,6 +986,49 @@ def _history_field(model: type[Model] | None, name: str) -> str:
     return str(getattr(field, "verbose_name", name))
 
 
+# The part of the law an entry of the change history is about (`change_entry`).
+CHANGE_SECTION_WORDS = {
+    "ordinance": _("The ordinance"),
+    "sources": _("Source"),
+    "rules": _("Rule"),
+    "exceptions": _("Exception"),
+    "steps": _("Step"),
+    "deadlines": _("Deadline"),
+}
+
+CHANGE_ITEM = "\n        <li>{section}{item}{field}: {change}</li>\n        "
+
+
+@register.simple_tag
+def change_items(changes: Iterable[dict[str, Any]]) -> SafeString:
+    """
+    The `<li>` of each entry of one change of an ordinance's history (`change_entry`): what
+    it is about, and what was added, removed, or changed from what to what.
+    """
+    items = []
+    for raw in changes:
+        entry = change_entry(raw)
+        if raw.get("old") is None:
+            said = gettext("added (%(value)s)") % {"value": conditional_escape(entry["new"])}
+        elif raw.get("new") is None:
+            said = gettext("removed (was %(value)s)") % {"value": conditional_escape(entry["old"])}
+        else:
+            said = gettext("%(old)s → %(new)s") % {
+                "old": conditional_escape(entry["old"]),
+                "new": conditional_escape(entry["new"]),
+            }
+        items.append(
+            format_html(
+                CHANGE_ITEM,
+                section=entry["section"],
+                item=format_html(" “{}”", entry["item"]) if entry["item"] else "",
+                field=format_html(", {}", entry["field"]) if entry["field"] else "",
+                change=_label(said),
+            )
+        )
+    return mark_safe("".join(items))
+
+
 @register.filter
 def change_entry(change: dict[str, Any]) -> dict[str, str]:
     """
@@ -579,19 +1036,10 @@ def change_entry(change: dict[str, Any]) -> dict[str, str]:
     `ordinances.process.diff`) in words: what it is about (the part of the law, the item,
     the field) and its values before and after, codes shown by their labels.
     """
-    from ordinances.models import Ordinance
     from ordinances.process import SECTIONS
 
     section_name, _dot, rest = str(change.get("path", "")).partition(".")
     sections = {section.name: section for section in SECTIONS}
-    section_words = {
-        "ordinance": gettext("The ordinance"),
-        "sources": gettext("Source"),
-        "rules": gettext("Rule"),
-        "exceptions": gettext("Exception"),
-        "steps": gettext("Step"),
-        "deadlines": gettext("Deadline"),
-    }
     model: type[Model] | None
     if section_name == "ordinance":
         # "votes.yes" is stored on the ordinance as `votes_yes`.
@@ -604,8 +1052,9 @@ def change_entry(change: dict[str, Any]) -> dict[str, str]:
         item = _history_value(model, section.key, item)
     else:
         model, item, field = None, rest, ""
+    words = CHANGE_SECTION_WORDS.get(section_name)
     return {
-        "section": section_words.get(section_name, section_name),
+        "section": str(words) if words is not None else section_name,
         "item": item,
         "field": _history_field(model, field) if field else "",
         "old": _history_value(model, field, change.get("old")),
@@ -638,6 +1087,153 @@ def segment_label(segment: progress.Segment | progress.PathStep) -> str:
 @register.filter
 def segment_labels(segments: Iterable[progress.Segment | progress.PathStep]) -> list[str]:
     return [segment_label(segment) for segment in segments]
+
+
+# The moment a deadline counts from, as its sentence names it (`Deadline.Anchor`).
+DEADLINE_ANCHORS = {
+    "submission": _("the request is submitted"),
+    "advisory_referral": _("the request is referred to the advisory body"),
+    "comment_opening": _("the comment period opens"),
+    "hearing_notice": _("the hearing is announced"),
+    "decision": _("the decision"),
+    "approval_effective": _("the approval takes effect"),
+    "emergency_use": _("the emergency use"),
+    "quarter_end": _("each quarter ends"),
+}
+
+# The sentence of each kind of deadline counted from a moment (`Deadline.Kind`), the
+# advisory body's when it counts from the referral apart; other kinds say their label.
+DEADLINE_SENTENCES = {
+    "advisory_silence": _("The advisory body has %(duration)s to give its opinion after %(anchor)s."),
+    "comment_period": _("The public has at least %(duration)s to comment after %(anchor)s."),
+    "hearing_notice": _("The hearing takes place at least %(duration)s after %(anchor)s."),
+    "policy_before_use": _("Use may begin no sooner than %(duration)s after %(anchor)s."),
+    "emergency_report": _("An agency reports an emergency use within %(duration)s after %(anchor)s."),
+    "approval_term": _("An approval lasts at most %(duration)s after %(anchor)s."),
+    "annual_report": _("The annual surveillance report is due %(duration)s after %(anchor)s."),
+    "quarterly_report": _("A quarterly report is due %(duration)s after %(anchor)s."),
+}
+
+
+def _deadline_duration(amount: int, unit: str) -> SafeString:
+    """An amount of days or months in words ("30 days", "1 month")."""
+    n = conditional_escape(localize(amount))
+    if unit == "months":
+        return _label(ngettext("%(n)s month", "%(n)s months", amount) % {"n": n})
+    return _label(ngettext("%(n)s day", "%(n)s days", amount) % {"n": n})
+
+
+@register.simple_tag
+def deadline_sentence(row: Deadline, body: str = "", demo: bool = False) -> SafeString:
+    """
+    One deadline row of an ordinance in plain words, from its amount, unit and the moment it
+    counts from: "The public has at least 30 days to comment after the comment period opens."
+    `body` is the advisory body's name, if any (marked up); `demo`: the ordinance is a demo
+    record, so no Unverified mark. The process and next-step partials list a few a page.
+    """
+    duration = "" if row.amount is None else _deadline_duration(row.amount, row.unit)
+    anchor = DEADLINE_ANCHORS.get(row.counted_from, "")
+    words: dict[str, object] = {"duration": duration, "anchor": _label(str(anchor))}
+    if row.counted_from == "fixed_day":
+        # A fixed day names its month and day (`Deadline.clean`).
+        assert row.month is not None and row.day is not None
+        words = {"day": conditional_escape(month_day(row.month, row.day))}
+        if row.kind == "annual_report":
+            text = gettext("The annual surveillance report is due on %(day)s each year.") % words
+        else:
+            words["label"] = conditional_escape(row.get_kind_display())
+            text = gettext("%(label)s: due on %(day)s each year.") % words
+    elif row.kind == "advisory_silence" and row.counted_from == "advisory_referral":
+        if body:
+            words["body"] = conditional_escape(body)
+            text = (
+                gettext("The %(body)s has %(duration)s to give its opinion on a request referred to it.")
+                % words
+            )
+        else:
+            text = (
+                gettext("The advisory body has %(duration)s to give its opinion on a request referred to it.")
+                % words
+            )
+    elif row.kind in DEADLINE_SENTENCES:
+        text = str(DEADLINE_SENTENCES[row.kind]) % words
+    else:
+        words["label"] = conditional_escape(row.get_kind_display())
+        text = gettext("%(label)s: %(duration)s after %(anchor)s.") % words
+    parts = [text]
+    if row.extension_amount:
+        extension = _deadline_duration(row.extension_amount, row.unit)
+        parts.append(" " + gettext("It may be extended by %(extension)s.") % {"extension": extension})
+    if due := when(next_due(row)):
+        parts.append(" " + gettext("(next: %(due)s)") % {"due": due})
+    if not demo and not row.verified:
+        parts.append(
+            format_html(
+                ' <span class="usa-tag badge badge--unverified">{}</span>', _label(gettext("Unverified"))
+            )
+        )
+    if row.note:
+        parts.append(format_html(' <span class="muted"{}>{}</span>', lang_attr(row.ordinance), row.note))
+    return format_html('<span class="deadline-sentence">{}</span>', _label("".join(parts)))
+
+
+def _process_segment(segment: progress.PathStep, ordinance: Ordinance, demo: bool) -> SafeString:
+    """One `<li>` of partials/process.html's list of segments (see `process_segments`)."""
+    step = segment.step
+    unverified = ""
+    if step is not None and not demo and not step.verified:
+        unverified = format_html(
+            ' <span class="usa-tag badge badge--unverified">{}</span>', _label(gettext("Unverified"))
+        )
+    taken = ""
+    if step is not None and step.kind == "vote":
+        said = gettext("The %(body)s decides. It has %(seats)s seats; an approval needs %(majority)s.") % {
+            "body": lang_text(step.body, ordinance),
+            "seats": conditional_escape(str(localize(step.seats))),
+            "majority": conditional_escape(step.get_majority_display().lower()),
+        }
+        taken = format_html("<p>{}</p>\n    ", _label(said))
+    elif step is not None and step.body:
+        said = gettext("Taken by the %(body)s.") % {"body": lang_text(step.body, ordinance)}
+        taken = format_html("<p>{}</p>", _label(said))
+    body = lang_text(step.body if step is not None else "", ordinance)
+    sentences = ""
+    if segment.deadlines:
+        items = "".join(f"<li>{deadline_sentence(row, body, demo)}\n</li>" for row in segment.deadlines)
+        sentences = format_html('\n    <ul class="usa-list">\n      {}\n    </ul>\n    ', _label(items))
+    note = ""
+    if step is not None and step.note:
+        note = format_html('<p class="muted"{}>{}</p>', lang_attr(ordinance), step.note)
+    return format_html(
+        '\n  <li class="usa-process-list__item">'
+        '\n    <p class="usa-process-list__heading">{}{}</p>'
+        "\n    \n    {}\n    "
+        "\n    {}"
+        "\n    {}"
+        "\n    {}"
+        "\n  </li>"
+        "\n  ",
+        segment_label(segment),
+        unverified,
+        taken,
+        format_html_join("", "<p>{}</p>", ((row.description,) for row in segment.rows)),
+        sentences,
+        note,
+    )
+
+
+@register.simple_tag
+def process_segments(path: progress.Path) -> SafeString:
+    """
+    The `<li>` of each segment of an ordinance's review path (partials/process.html): who
+    takes it, what happens and the deadlines that count from it. How it works shows every
+    ordinance's path, a few segments each, and the template engine's lookups cost more
+    than the rest of the page.
+    """
+    ordinance = path.ordinance
+    return mark_safe(
+        "".join(_process_segment(segment, ordinance, ordinance.is_demo) for segment in path.steps)
+    )
 
 
 # ---------------------------------------------------------------------------
