@@ -14,7 +14,8 @@ import datetime
 import functools
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -54,6 +55,21 @@ def record_url(name: str, key: str, sample: str) -> str:
     urlconf = get_urlconf() or settings.ROOT_URLCONF
     before, after = _around_key(name, sample, get_language(), get_script_prefix(), urlconf)
     return before + key + after
+
+
+@dataclass(frozen=True)
+class PublicPage:
+    """
+    Where a kind of record has its public page: `record_url(name, <its `key` field>, sample)`.
+    The model's `get_absolute_url` and the API's `html_url` links read it.
+    """
+
+    name: str
+    key: str
+    sample: str
+
+    def url(self, record: models.Model) -> str:
+        return record_url(self.name, str(getattr(record, self.key)), self.sample)
 
 
 def choice_label(choices: type[models.Choices], value: object) -> str:
@@ -179,8 +195,10 @@ class Ordinance(models.Model):
     def __str__(self) -> str:
         return f"{self.file_number} {self.title}"
 
+    PAGE: ClassVar[PublicPage] = PublicPage("ordinances:ordinance_detail", "slug", "slug")
+
     def get_absolute_url(self) -> str:
-        return record_url("ordinances:ordinance_detail", self.slug, "slug")
+        return self.PAGE.url(self)
 
     def get_status_display(self) -> str:  # type: ignore[no-redef]
         return choice_label(self.Status, self.status)
@@ -502,8 +520,10 @@ class Agency(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    PAGE: ClassVar[PublicPage] = PublicPage("ordinances:agency_detail", "slug", "slug")
+
     def get_absolute_url(self) -> str:
-        return record_url("ordinances:agency_detail", self.slug, "slug")
+        return self.PAGE.url(self)
 
     def get_kind_display(self) -> str:  # type: ignore[no-redef]
         return choice_label(self.Kind, self.kind)
@@ -562,8 +582,10 @@ class Technology(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    PAGE: ClassVar[PublicPage] = PublicPage("ordinances:technology_detail", "slug", "slug")
+
     def get_absolute_url(self) -> str:
-        return record_url("ordinances:technology_detail", self.slug, "slug")
+        return self.PAGE.url(self)
 
     def get_category_display(self) -> str:  # type: ignore[no-redef]
         return choice_label(Category, self.category)
@@ -995,8 +1017,10 @@ class Request(models.Model):
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"
 
+    PAGE: ClassVar[PublicPage] = PublicPage("ordinances:request_detail", "reference", "REQ-0000-0000")
+
     def get_absolute_url(self) -> str:
-        return record_url("ordinances:request_detail", self.reference, "REQ-0000-0000")
+        return self.PAGE.url(self)
 
     def get_status_display(self) -> str:  # type: ignore[no-redef]
         return choice_label(self.Status, self.status)

@@ -35,6 +35,7 @@ from rest_framework.settings import api_settings
 from ordinances import deadlines, ocd, progress
 from ordinances.board import BoardEntry, StatusCode
 from ordinances.models import (
+    _PLAIN_KEY,
     Agency,
     Attachment,
     CategoryRule,
@@ -45,6 +46,7 @@ from ordinances.models import (
     Ordinance,
     OrdinanceChange,
     ProcessStep,
+    PublicPage,
     Request,
     Source,
     StatutoryException,
@@ -58,13 +60,12 @@ from ordinances.templatetags.portal import BOARD_STATUS_LABELS
 _PLAIN_PATH = re.compile(r"/(?:[-A-Za-z0-9_~%!$&'()*+,;=:@]+/?)*\Z")
 
 
-def _absolute(field: serializers.Field, path: str, *, keep_format: bool = False) -> str:
+def _absolute(context: dict[str, Any], path: str, *, keep_format: bool = False) -> str:
     """
     `request.build_absolute_uri(path)`, and with `keep_format` the `?format=` DRF's `reverse()`
-    keeps (a CSV links to CSV). The scheme and host are read once per response: a list of
-    requests has two hundred links.
+    keeps (a CSV links to CSV). `context` is the serializer's: the scheme and host are read
+    once per response, a list of requests has two hundred links.
     """
-    context = field.context
     request = context.get("request")
     if request is None:
         return path
@@ -80,6 +81,32 @@ def _absolute(field: serializers.Field, path: str, *, keep_format: bool = False)
     return url
 
 
+# A key in place of which a link's template holds a row's own: plain (`models._PLAIN_KEY`, what `record_url` puts in place itself), so that
+# no step that makes a link absolute changes it, and unlike any part of an address.
+_TEMPLATE_KEY = "Zq7TemplateKey7qZ"
+
+
+def _record_link(context: dict[str, Any], view_name: str, key: str, sample: str, keep_format: bool) -> str:
+    """
+    `_absolute(context, record_url(view_name, key, sample), keep_format=keep_format)`: the
+    link is made once per response for a stand-in key, and each row's key is put in its place
+    (the scheme, host, script prefix, language and `?format=` are the same for every row of
+    a response). A key that needs quoting is linked the long way.
+    """
+    links = context.get("_links")
+    if links is None:
+        links = context["_links"] = {}
+    template = links.get((view_name, sample, keep_format), _GENERIC)
+    if template is _GENERIC:
+        url = _absolute(context, record_url(view_name, _TEMPLATE_KEY, sample), keep_format=keep_format)
+        before, found, after = url.rpartition(_TEMPLATE_KEY)
+        template = (before, after) if found and _TEMPLATE_KEY not in before else None
+        links[(view_name, sample, keep_format)] = template
+    if template is None or not _PLAIN_KEY.match(key):
+        return _absolute(context, record_url(view_name, key, sample), keep_format=keep_format)
+    return template[0] + key + template[1]
+
+
 class ApiUrlField(serializers.Field):
     """A read-only link to an API resource found by one of the row's public identifiers."""
 
@@ -92,14 +119,23 @@ class ApiUrlField(serializers.Field):
         # A value the router's pattern accepts, for `record_url` to reverse once.
         self.url_kwarg = url_kwarg or lookup.rsplit(".", 1)[-1]
 
-    def to_representation(self, value: Any) -> str:
+    def key(self, value: Any) -> str:
         for part in self.lookup.split("."):
             value = getattr(value, part)
-        return _absolute(self, record_url(self.view_name, str(value), self.url_kwarg), keep_format=True)
+        return str(value)
+
+    def to_representation(self, value: Any) -> str:
+        return _absolute(
+            self.context, record_url(self.view_name, self.key(value), self.url_kwarg), keep_format=True
+        )
+
+    def link(self, context: dict[str, Any], value: Any) -> str:
+        """`to_representation` for the serializer whose context this is, without reversing."""
+        return _record_link(context, self.view_name, self.key(value), self.url_kwarg, True)
 
 
 class HtmlUrlField(serializers.Field):
-    """The absolute address of the record's public page (`get_absolute_url`)."""
+    """The absolute address of the record's public page (`get_absolute_url`, its model's `PAGE`)."""
 
     def __init__(self, **kwargs):
         kwargs["source"] = "*"
@@ -107,7 +143,12 @@ class HtmlUrlField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_representation(self, value: Model) -> str:
-        return _absolute(self, value.get_absolute_url())  # type: ignore[attr-defined]
+        return _absolute(self.context, value.get_absolute_url())  # type: ignore[attr-defined]
+
+    def link(self, context: dict[str, Any], value: Model) -> str:
+        """`to_representation` for the serializer whose context this is, without reversing."""
+        page: PublicPage = value.PAGE  # type: ignore[attr-defined]
+        return _record_link(context, page.name, str(getattr(value, page.key)), page.sample, False)
 
 
 class LabelField(serializers.Field):
@@ -153,33 +194,30 @@ def child(parent: serializers.Serializer, serializer_class: type[serializers.Ser
 class FastRepresentation:
     """
     DRF's `Serializer.to_representation` with each field's way to its value worked out once
-    per serializer, not once per row and field: a plain attribute is read with `getattr`,
-    anything else (a dotted source, a related field, a callable, a value that raises) the
-    way DRF reads it. The rows are the same, in the same order; a list of 25 requests
-    spent most of its time in DRF's generic attribute lookup.
+    per serializer class, not once per response, row and field: a plain attribute is read
+    with `getattr`, anything else (a dotted source, a callable, a value that raises) the way
+    DRF reads it; a field whose answer does not depend on the response (a number, a date, a
+    code) is written by one made for the class, a nested serializer by one per response
+    (`child`), a label once per response and code, a link from a template made once per
+    response. The rows are the same, in the same order; a list of 25 requests spent most of
+    its time in DRF's generic attribute lookup, in copying its fields for every response and
+    in reversing two hundred links.
+
+    A class's fields must be the same for every instance (none here takes `fields=`); one
+    with a field this does not know is written DRF's way, its fields copied per response.
     """
-
-    _plan: list[tuple[str, str | None, serializers.Field]] | None = None
-
-    def _make_plan(self) -> list[tuple[str, str | None, serializers.Field]]:
-        plan = []
-        for field in self._readable_fields:  # type: ignore[attr-defined]
-            attribute = None
-            if field.source == "*":
-                attribute = "*"
-            elif len(field.source_attrs) == 1 and not isinstance(
-                field, serializers.RelatedField | serializers.ManyRelatedField
-            ):
-                attribute = field.source_attrs[0]
-            plan.append((field.field_name, attribute, field))
-        self._plan = plan
-        return plan
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         if isinstance(instance, Mapping):
             return super().to_representation(instance)  # type: ignore[misc]
+        plan = _PLANS.get(type(self))
+        if plan is None:
+            plan = _PLANS[type(self)] = _make_plan(type(self))
+        if plan is _PER_RESPONSE:
+            plan = self.__dict__.get("_plan") or self.__dict__.setdefault("_plan", _bound_plan(self))
+        context = self.context  # type: ignore[attr-defined]
         row: dict[str, Any] = {}
-        for name, attribute, field in self._plan or self._make_plan():
+        for name, attribute, kind, field in plan:
             value: Any = _GENERIC
             if attribute == "*":
                 value = instance
@@ -197,12 +235,120 @@ class FastRepresentation:
                     continue
                 if isinstance(value, PKOnlyObject):
                     value = value if value.pk is not None else None
-            row[name] = None if value is None else field.to_representation(value)
+            if value is None:
+                row[name] = None
+            elif kind is _VALUE:
+                row[name] = field.to_representation(value)
+            elif kind is _TEXT:
+                row[name] = value if value.__class__ is str else str(value)
+            elif kind is _LINK:
+                row[name] = field.link(context, value)
+            elif kind is _LABEL:
+                row[name] = _label(context, field, value)
+            elif kind is _METHOD:
+                row[name] = getattr(self, field.method_name)(value)
+            elif kind is _NESTED:
+                row[name] = child(self, type(field)).to_representation(value)
+            elif kind is _MANY:
+                nested = child(self, type(field.child))
+                rows = value.all() if isinstance(value, BaseManager) else value
+                row[name] = [nested.to_representation(item) for item in rows]
+            else:
+                row[name] = field.to_representation(value)
         return row
 
 
 # A field whose value is found the way DRF finds it (`Field.get_attribute`).
 _GENERIC: Any = object()
+
+# How a plan writes a field's value: with the field made for the class (its answer depends on
+# nothing but the value), as text, as a link or a label (`_record_link`, `_label`), by the
+# serializer's own method, by a nested serializer or a list of them; `_BOUND` by the field of
+# this serializer (`_bound_plan`).
+_VALUE, _TEXT, _LINK, _LABEL, _METHOD, _NESTED, _MANY, _BOUND = (object() for _ in range(8))
+
+# Fields whose `to_representation` reads nothing but the value and the field's own options.
+_CONTEXT_FREE: tuple[type[serializers.Field], ...] = (
+    serializers.IntegerField,
+    serializers.BooleanField,
+    serializers.DateField,
+    serializers.DateTimeField,
+    serializers.ChoiceField,
+    serializers.JSONField,
+)
+# DRF's `CharField` and its subclasses that do not write it otherwise: `str(value)`.
+_TEXT_FIELDS: tuple[type[serializers.Field], ...] = (
+    serializers.CharField,
+    serializers.SlugField,
+    serializers.URLField,
+    serializers.EmailField,
+)
+
+Plan = list[tuple[str, str | None, object, Any]]
+
+# Each serializer class's plan, or `_PER_RESPONSE` for a class written with its own fields.
+_PLANS: dict[type, Plan] = {}
+_PER_RESPONSE: Plan = []
+
+
+def _attribute(field: serializers.Field) -> str | None:
+    """What `FastRepresentation` reads with `getattr`: `*`, one attribute, or None for DRF's lookup."""
+    if field.source == "*":
+        return "*"
+    if len(field.source_attrs) == 1 and not isinstance(
+        field, serializers.RelatedField | serializers.ManyRelatedField
+    ):
+        return field.source_attrs[0]
+    return None
+
+
+def _make_plan(serializer_class: type) -> Plan:
+    """
+    The plan of a class, its fields those of one instance made for it (they are never given a
+    response's context), or `_PER_RESPONSE` when a field's answer could depend on the response.
+    """
+    plan: Plan = []
+    for field in serializer_class()._readable_fields:
+        kind: object
+        if type(field) in _CONTEXT_FREE or type(field) is UTCDateTimeField:
+            kind = _VALUE
+        elif type(field) in _TEXT_FIELDS:
+            kind = _TEXT
+        elif type(field) in (ApiUrlField, HtmlUrlField):
+            kind = _LINK
+        elif type(field) is LabelField:
+            kind = _LABEL
+        elif type(field) is serializers.SerializerMethodField:
+            kind = _METHOD
+        elif isinstance(field, FastRepresentation):
+            kind = _NESTED
+        elif type(field) is serializers.ListSerializer and isinstance(field.child, FastRepresentation):
+            kind = _MANY
+        else:
+            return _PER_RESPONSE
+        plan.append((field.field_name, _attribute(field), kind, field))
+    return plan
+
+
+def _bound_plan(serializer: Any) -> Plan:
+    """The plan of one serializer whose fields are its own (DRF's, copied per response)."""
+    return [(field.field_name, _attribute(field), _BOUND, field) for field in serializer._readable_fields]
+
+
+def _label(context: dict[str, Any], field: LabelField, row: Model) -> str:
+    """`field.to_representation(row)`, looked up once per response for each code."""
+    code = getattr(row, field.code_field)
+    labels = context.get("_labels")
+    if labels is None:
+        labels = context["_labels"] = {}
+    key = (field, row.__class__, code)
+    try:
+        return labels[key]
+    except KeyError:
+        label = labels[key] = field.to_representation(row)
+        return label
+    except TypeError:  # a code that cannot be a key
+        return field.to_representation(row)
 
 
 class Serializer(FastRepresentation, serializers.Serializer):
@@ -518,7 +664,7 @@ class DocumentSerializer(ModelSerializer):
     @extend_schema_field(OpenApiTypes.STR)
     def get_url(self, attachment: Attachment) -> str:
         href = attachment.href
-        return _absolute(self, href) if href else ""
+        return _absolute(self.context, href) if href else ""
 
 
 class DueSerializer(Serializer):

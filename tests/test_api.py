@@ -729,6 +729,42 @@ def test_every_endpoint_answers_what_drf_serializers_gave_row_by_row(
     assert all(fast[url] for url in urls)
 
 
+def test_a_list_response_copies_no_serializer_fields(client, records, monkeypatch):
+    """Each serializer class's fields are worked out once; copying them cost more than the page's rows."""
+    from ordinances import serializers
+
+    get_json(client, "/api/v1/requests/")
+    copied = []
+    original = serializers.ModelSerializer.get_fields
+
+    def counted(self):
+        copied.append(type(self).__name__)
+        return original(self)
+
+    monkeypatch.setattr(serializers.ModelSerializer, "get_fields", counted)
+    get_json(client, "/api/v1/requests/")
+
+    assert copied == []
+
+
+def test_links_made_from_a_template_follow_each_responses_host_and_format(client, records):
+    reference = records["approved"].reference
+
+    plain = get_json(client, "/api/v1/requests/")["results"]
+    other = get_json(client, "/api/v1/requests/?format=json", HTTP_HOST="localhost")["results"]
+    again = get_json(client, "/api/v1/requests/")["results"]
+
+    row = next(row for row in other if row["reference"] == reference)
+    assert row["url"] == f"http://localhost/api/v1/requests/{reference}/?format=json"
+    assert row["html_url"] == f"http://localhost/requests/{reference}/"
+    assert row["agency"]["url"].startswith("http://localhost/api/v1/agencies/")
+    assert row["agency"]["url"].endswith("/?format=json")
+    assert again == plain
+    assert next(row for row in plain if row["reference"] == reference)["url"] == (
+        f"http://testserver/api/v1/requests/{reference}/"
+    )
+
+
 def test_the_request_list_joins_no_record_its_rows_name(client, records):
     """PostgreSQL spent longer planning a join of the seven tables a row names than running the page."""
     with CaptureQueriesContext(connection) as captured:
