@@ -7,6 +7,7 @@ comments on the request's page, emails never public, and staff's moderation in t
 from __future__ import annotations
 
 import datetime
+import html
 import itertools
 import re
 
@@ -535,3 +536,18 @@ def test_a_liaison_sees_published_comments_on_the_review_page_without_emails(
     assert "Published for the agency." in page
     assert "Waiting for moderation." not in page
     assert EMAIL not in page
+
+
+def test_a_published_comment_on_the_timeline_adds_no_empty_list_of_facts(client, open_request, staff):
+    published(open_request, staff)
+    page = text_of(client.get(open_request.get_absolute_url()))
+    assert "Public comment published" in page
+    assert not re.search(r'<ul class="usa-list timeline__facts">\s*</ul>', page)
+
+
+def test_a_published_comment_in_the_request_feed_has_no_empty_list_of_facts(client, open_request, staff):
+    published(open_request, staff)
+    feed = text_of(client.get(reverse("ordinances:request_events_feed", args=[open_request.reference])))
+    assert "Public comment published" in feed
+    # The summaries are HTML written as text in the XML.
+    assert not re.search(r'<ul class="usa-list timeline__facts">\s*</ul>', html.unescape(feed))
