@@ -9,7 +9,9 @@ address (the list views drop empty parameters).
 
 from __future__ import annotations
 
+import copy
 import functools
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,12 +22,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Case, Model, Q, QuerySet, Value, When
 from django.forms.renderers import DjangoTemplates
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.functional import Promise
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django_filters.constants import EMPTY_VALUES
 
@@ -228,14 +229,27 @@ class RecordChoiceField(django_filters.fields.ModelChoiceField):
 
 def _attrs_html(attrs: dict[str, Any]) -> SafeString:
     """A widget's attributes as Django's `attrs.html` writes them: `True` bare, `False` left out."""
+    # `escape`, not `conditional_escape`: the template's `stringformat:'s'` escapes even safe strings.
     return format_html_join(
         "",
         " {}{}",
         (
-            (name, "" if value is True else format_html('="{}"', value))
+            (name, "" if value is True else format_html('="{}"', escape(value)))
             for name, value in attrs.items()
             if value is not False
         ),
+    )
+
+
+def input_html(widget: dict[str, Any]) -> SafeString:
+    """An `<input>` from its widget context, the HTML of Django's `input.html`."""
+    value = widget["value"]
+    return format_html(
+        '<input type="{}" name="{}"{}{}>',
+        widget["type"],
+        widget["name"],
+        "" if value is None else format_html(' value="{}"', escape(value)),
+        _attrs_html(widget["attrs"]),
     )
 
 
@@ -265,14 +279,22 @@ def select_html(widget: dict[str, Any]) -> SafeString:
 
 
 class FilterFormRenderer(DjangoTemplates):
-    """The form renderer of the public lists' filter forms: selects by `select_html`."""
+    """
+    The form renderer of the public lists' filter forms: selects by `select_html`, text and
+    number boxes by `input_html`, rather than by a template per control and per option.
+    """
 
     SELECT = forms.Select.template_name
+    # Django's templates that only include `input.html`.
+    INPUTS = frozenset((forms.TextInput.template_name, forms.NumberInput.template_name))
 
     def render(self, template_name: str, context: dict[str, Any], request: Any = None) -> str:
         widget = context.get("widget")
-        if template_name == self.SELECT and widget is not None and self._stock_options(widget):
-            return select_html(widget)
+        if widget is not None:
+            if template_name in self.INPUTS:
+                return input_html(widget)
+            if template_name == self.SELECT and self._stock_options(widget):
+                return select_html(widget)
         return super().render(template_name, context, request)
 
     @staticmethod
@@ -285,6 +307,48 @@ class FilterFormRenderer(DjangoTemplates):
 
 
 FILTER_FORM_RENDERER = FilterFormRenderer()
+
+
+class _Filters(OrderedDict):
+    """
+    A filter set's declared filters, which each filter set copies when it is made
+    (django-filter's `copy.deepcopy(self.base_filters)`): a shallow copy of each filter is
+    enough, as a filter set only sets its own `model` and `parent` on its copies, and
+    filtering only reads a filter's settings. A deep copy would copy each filter's
+    queryset, widget and words on every request.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> OrderedDict[str, django_filters.Filter]:
+        return OrderedDict((name, copy.copy(filter_)) for name, filter_ in self.items())
+
+
+class PortalFilterSet(django_filters.FilterSet):
+    """A filter set whose filters are copied shallowly, and whose form class is made once per process."""
+
+    @classmethod
+    def get_filters(cls) -> OrderedDict[str, django_filters.Filter]:
+        return _Filters(super().get_filters())
+
+    def get_form_class(self) -> type[forms.Form]:
+        filterset_class = type(self)
+        if (form_class := _FORM_CLASSES.get(filterset_class)) is None:
+            form_class = _FORM_CLASSES.setdefault(filterset_class, _form_class(filterset_class))
+        return form_class
+
+
+_FORM_CLASSES: dict[type[django_filters.FilterSet], type[forms.Form]] = {}
+
+
+def _form_class(filterset_class: type[django_filters.FilterSet]) -> type[forms.Form]:
+    """
+    The form class of a filter set, as django-filter's `get_form_class` makes it, but once:
+    its fields are only the prototypes each form deep-copies, and depend on the code alone
+    (their words are lazy, their querysets unevaluated). Made from a copy of the filters,
+    so the class's own filters stay as declared.
+    """
+    filters = {name: copy.deepcopy(filter_) for name, filter_ in filterset_class.base_filters.items()}
+    fields = {name: filter_.field for name, filter_ in filters.items()}
+    return type(f"{filterset_class.__name__}Form", (filterset_class._meta.form,), fields)
 
 
 @functools.lru_cache(maxsize=16)
@@ -314,7 +378,8 @@ class RecordWidget(forms.Widget):
     Its field sets `choices` (a ModelChoiceIterator, whose queryset it reads).
     """
 
-    template_name = "partials/record_combobox.html"
+    # No template: `_render` builds the HTML (`combobox_html`).
+    template_name = ""
     choices: Any
 
     def __init__(self, kind: RecordKind, attrs: dict[str, Any] | None = None) -> None:
@@ -391,8 +456,40 @@ class RecordWidget(forms.Widget):
         return context
 
     def _render(self, template_name: str, context: dict[str, Any], renderer: Any = None) -> SafeString:
-        # The project's templates (templates/partials/), not the form renderer's own.
-        return mark_safe(render_to_string(template_name, context))
+        return combobox_html(context["widget"])
+
+
+def combobox_html(widget: dict[str, Any]) -> SafeString:
+    """
+    A record filter past PORTAL_SELECT_LIMIT rows (`RecordWidget`): a text box that takes a
+    name, with a hint. static/js/combobox.js makes it a WAI-ARIA 1.2 combobox with a listbox
+    popup (USWDS's combo box list styles) fed by the choices endpoint; every word it shows
+    comes from the data- attributes, translated here and in `_announcements` (one
+    announcement per count, 0 to SUGGESTIONS, so each language keeps its own plural forms).
+    Without JavaScript the text box is submitted as typed and the server finds the record by
+    its exact name. Built here rather than by a template, as on every list page.
+    """
+    value = widget["value"]
+    return format_html(
+        '<div class="portal-combobox position-relative" data-combobox data-source="{}" data-hint="{}"{}>\n'
+        '  <span class="usa-hint text-base-dark portal-combobox__hint" id="{}">{}</span>\n'
+        '  <input type="text" name="{}"{}{}>\n'
+        '  <ul class="usa-combo-box__list" id="{}" role="listbox" aria-label="{}" hidden></ul>\n'
+        '  <div class="usa-sr-only" id="{}" role="status" aria-live="polite" aria-atomic="true"></div>\n'
+        "</div>\n",
+        widget["source"],
+        # Catalogs are trusted, as `{% translate %}` gives them.
+        mark_safe(gettext("Type part of the name, then choose it from the list.")),
+        widget["announcements"],
+        widget["hint_id"],
+        mark_safe(gettext("Type the full name.")),
+        widget["name"],
+        "" if value is None else format_html(' value="{}"', value),
+        _attrs_html(widget["attrs"]),
+        widget["listbox_id"],
+        widget["label"],
+        widget["status_id"],
+    )
 
 
 class RecordFilter(django_filters.ModelChoiceFilter):
@@ -414,7 +511,7 @@ class RecordFilter(django_filters.ModelChoiceFilter):
         )
 
 
-class OrdinanceFilter(django_filters.FilterSet):
+class OrdinanceFilter(PortalFilterSet):
     q = SearchFilter(fields=("title", "file_number", "summary", "code_citation"))
     status = django_filters.ChoiceFilter(
         choices=Ordinance.Status.choices, label=_("Status"), empty_label=_("Any status")
@@ -433,7 +530,7 @@ class OrdinanceFilter(django_filters.FilterSet):
         fields = ["q", "status", "category", "year"]
 
 
-class AgencyFilter(django_filters.FilterSet):
+class AgencyFilter(PortalFilterSet):
     q = SearchFilter(fields=("name", "description"))
     kind = django_filters.ChoiceFilter(
         choices=Agency.Kind.choices, label=_("Kind"), empty_label=_("Any kind")
@@ -448,7 +545,7 @@ class AgencyFilter(django_filters.FilterSet):
         fields = ["q", "kind", "covered", "technology"]
 
 
-class TechnologyFilter(django_filters.FilterSet):
+class TechnologyFilter(PortalFilterSet):
     q = SearchFilter(fields=("name", "description", "vendors"))
     category = django_filters.ChoiceFilter(
         choices=Category.choices, label=_("Category"), empty_label=_("Any category")
@@ -464,7 +561,7 @@ class TechnologyFilter(django_filters.FilterSet):
 PUBLIC_STATUSES = [(value, label) for value, label in Request.Status.choices if value != Request.Status.DRAFT]
 
 
-class RequestFilter(django_filters.FilterSet):
+class RequestFilter(PortalFilterSet):
     q = SearchFilter(fields=("reference", "title", "purpose", "agency__name", "technology__name"))
     status = django_filters.ChoiceFilter(
         choices=PUBLIC_STATUSES, label=_("Status"), empty_label=_("Any status")
@@ -493,7 +590,7 @@ class RequestFilter(django_filters.FilterSet):
         fields = ["q", "status", "kind", "agency", "technology", "category", "ordinance", "year"]
 
 
-class DecisionFilter(django_filters.FilterSet):
+class DecisionFilter(PortalFilterSet):
     """The decisions list of the API (`/api/v1/decisions/`): by outcome, by the request's agency, technology and ordinance."""
 
     outcome = django_filters.ChoiceFilter(
@@ -521,7 +618,7 @@ class DecisionFilter(django_filters.FilterSet):
         fields = ["outcome", "agency", "technology", "category", "ordinance", "year"]
 
 
-class _AgencyTechnologyFilter(django_filters.FilterSet):
+class _AgencyTechnologyFilter(PortalFilterSet):
     """The agency and technology filters the three oversight lists share."""
 
     agency = RecordFilter(kind=AGENCIES, label=_("Agency"))

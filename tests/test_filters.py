@@ -129,3 +129,22 @@ def test_a_request_created_in_one_year_and_submitted_in_the_next_is_listed_under
     )
     assert "REQ-2020-0001" in client.get(path, {"year": 2021}).content.decode()
     assert "REQ-2020-0001" not in client.get(path, {"year": 2020}).content.decode()
+
+
+def test_a_filter_set_makes_its_form_class_once():
+    assert filters.RequestFilter().get_form_class() is filters.RequestFilter().get_form_class()
+
+
+def test_a_filter_set_copies_its_filters_without_copying_their_querysets():
+    declared = filters.RequestFilter.base_filters["ordinance"]
+    copied = filters.RequestFilter().filters["ordinance"]
+    assert copied is not declared
+    assert copied.queryset is declared.queryset
+
+
+def test_each_filter_set_has_its_own_filters_pointing_at_it():
+    first, second = filters.RequestFilter(), filters.RequestFilter()
+    assert first.filters["agency"] is not second.filters["agency"]
+    assert first.filters["agency"].parent is first
+    assert second.filters["agency"].parent is second
+    assert not hasattr(filters.RequestFilter.base_filters["agency"], "parent")

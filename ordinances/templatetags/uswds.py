@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import URLResolver, get_resolver, get_script_prefix, get_urlconf, reverse, translate_url
 from django.urls.resolvers import LocalePrefixPattern
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
@@ -38,6 +39,41 @@ def uswds_control(field: forms.BoundField) -> SafeString:
         attrs["aria-describedby"] = f"{field.id_for_label}-error"
     attrs["class"] = " ".join(classes)
     return field.as_widget(attrs=attrs)
+
+
+@register.simple_tag
+def filter_fields(form: forms.Form) -> SafeString:
+    """
+    Each field of a list's filter form (partials/filter_form.html) in its USWDS form group:
+    label, error message, control (`uswds_control`). Built here rather than by a template
+    loop, as the form is on every list page.
+    """
+    parts: list[str] = []
+    for field in form:
+        errors = field.errors
+        field_id = field.id_for_label
+        parts.append(
+            format_html(
+                '\n    <div class="usa-form-group mobile-lg:grid-col-6 tablet:grid-col-4 desktop:grid-col-3{}">'
+                '\n      <label class="usa-label{}" for="{}">{}</label>'
+                "\n      {}"
+                "\n      {}"
+                "\n    </div>\n    ",
+                " usa-form-group--error" if errors else "",
+                " usa-label--error" if errors else "",
+                field_id,
+                field.label,
+                format_html(
+                    '<span class="usa-error-message" id="{}-error">{}</span>',
+                    field_id,
+                    format_html_join(" ", "{}", ((error,) for error in errors)),
+                )
+                if errors
+                else "",
+                uswds_control(field),
+            )
+        )
+    return mark_safe("".join(parts))
 
 
 @register.filter
