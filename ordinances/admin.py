@@ -21,7 +21,6 @@ from django.db import models
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -55,6 +54,7 @@ from ordinances.models import (
     Technology,
     TechnologyUse,
 )
+from ordinances.templatetags.portal import event_facts
 from portal import auth
 
 # Links typed without a scheme are taken as https (Django 6's default, and the portal's).
@@ -829,11 +829,9 @@ class EventAdmin(ReadOnlyAdmin):
 
     @admin.display(description="What it produced")
     def facts(self, obj: Event) -> str:
-        # The same words as the timeline's (templates/partials/event_facts.html).
-        html = render_to_string(
-            "partials/event_facts.html", {"data": obj.data, "action": obj.action, "req": obj.request}
-        )
-        # The admin turns line breaks into <br>; the list needs none. Escaped by the template.
+        # The same words as the timeline's (`event_facts`).
+        html = event_facts(obj.data, obj.action, obj.request)
+        # The admin turns line breaks into <br>; the list needs none. Escaped by `event_facts`.
         return mark_safe(strip_spaces_between_tags(html.strip()).replace("\n", " ") or "-")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:

@@ -38,7 +38,6 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.http.request import split_domain_port
 from django.shortcuts import get_object_or_404
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import iri_to_uri
@@ -56,6 +55,7 @@ from ordinances import pagination
 from ordinances.filters import RequestFilter
 from ordinances.languages import in_language, lang_attribute, other_language
 from ordinances.models import Agency, Event, Request, Technology, choice_label
+from ordinances.templatetags.portal import event_facts
 
 BLANK_LINES = re.compile(r"\s*\n\s*")
 
@@ -504,14 +504,8 @@ class RequestEventsFeed(PortalFeed):
         return title
 
     def item_description(self, item: Event) -> str:
-        # The facts are worded by the same partial as the request page's timeline; an event
-        # without any (a third of them) has nothing to render.
-        facts = ""
-        if item.data:
-            rendered = render_to_string(
-                "partials/event_facts.html", {"data": item.data, "action": item.action, "req": item.request}
-            )
-            facts = BLANK_LINES.sub("\n", rendered).strip()
+        # The facts are worded as on the request page's timeline (`event_facts`).
+        facts = BLANK_LINES.sub("\n", event_facts(item.data, item.action, item.request)).strip()
         by = (
             format_html("<p>{}</p>", _("By: %(role)s") % {"role": item.actor_role_label})
             if item.actor_role

@@ -35,6 +35,7 @@ from ordinances.models import (
     Condition,
     Deadline,
     EmergencyUse,
+    Event,
     Ordinance,
     Request,
     Technology,
@@ -1262,3 +1263,290 @@ def lang_text(text: object, record: object) -> SafeString:
     from ordinances.languages import in_language
 
     return in_language(text, record)
+
+
+# ---------------------------------------------------------------------------
+# The public timeline of a request, and the facts each event produced
+# ---------------------------------------------------------------------------
+
+# One entry of partials/timeline.html (see REQUEST_ROW): a request's page shows every public
+# event, and the template engine's branching over each event's facts cost more than the rest
+# of the page. The facts are worded by `event_facts`, also used by the feed and the admin.
+TIMELINE_ITEM = (
+    '\n  <li class="usa-process-list__item timeline__item" id="event-{pk}">'
+    '\n    <p class="usa-process-list__heading timeline__what">{what}</p>'
+    '\n    <p class="timeline__when">{when} · <span class="muted">{by}</span></p>'
+    "\n    {facts}\n"
+    "\n    {note}"
+    "\n  </li>"
+    "\n  "
+)
+
+
+def _fact(data: object, key: str) -> Any:
+    """`data.key` as a template looks it up: the value in a mapping, "" when there is none."""
+    return data.get(key, "") if isinstance(data, dict) else ""
+
+
+def _votes(data: dict[str, Any], law: object) -> SafeString:
+    """The vote of a decision: the body, the count (abstaining, absent), the seats and the date."""
+    votes = data["votes"]
+    abstain, absent = _fact(votes, "abstain"), _fact(votes, "absent")
+    values = {
+        "body": lang_text(_fact(data, "body"), law),
+        "yes": _fact(votes, "yes"),
+        "no": _fact(votes, "no"),
+        "date": when(_fact(data, "decided_on")),
+        "abstaining": _sentence(ngettext(", %(n)s abstaining", ", %(n)s abstaining", abstain), n=abstain)
+        if abstain
+        else "",
+        "absent": _sentence(ngettext(", %(n)s absent", ", %(n)s absent", absent), n=absent) if absent else "",
+    }
+    seats = data.get("seats")
+    if seats:
+        return _sentence(
+            gettext("%(body)s voted %(yes)s–%(no)s%(abstaining)s%(absent)s (%(seats)s seats) on %(date)s."),
+            seats=seats,
+            **values,
+        )
+    return _sentence(gettext("%(body)s voted %(yes)s–%(no)s%(abstaining)s%(absent)s on %(date)s."), **values)
+
+
+def _hearing_facts(data: dict[str, Any], record: object) -> str:
+    """The `<li>`s of a scheduled hearing: when and since when announced, where, the links."""
+    moment = _sentence(
+        gettext("Public hearing on %(moment)s, announced %(noticed)s."),
+        moment=when(_fact(data, "hearing_at")),
+        noticed=when(_fact(data, "noticed_on")),
+    )
+    address = room = remote = agenda = ""
+    if data.get("address"):
+        where = lang_text(data["address"], record)
+        if data.get("room"):
+            room = _sentence(
+                gettext("At %(room)s, %(address)s."), room=lang_text(data["room"], record), address=where
+            )
+        else:
+            room = _sentence(gettext("At %(address)s."), address=where)
+        address = format_html("<li>{}</li>", room)
+    if data.get("remote_url"):
+        remote = format_html(
+            '<li><a class="usa-link" href="{}" rel="noopener noreferrer">{}</a></li>',
+            data["remote_url"],
+            _label(gettext("Join remotely")),
+        )
+    if data.get("agenda_url"):
+        agenda = format_html(
+            '<li><a class="usa-link" href="{}" rel="noopener noreferrer">{}</a></li>',
+            data["agenda_url"],
+            _label(gettext("Agenda")),
+        )
+    return f"<li>{moment}</li>\n{address}\n{remote}\n{agenda}"
+
+
+def _effective_fact(data: dict[str, Any], action: str) -> SafeString:
+    """When a decision's term begins (and ends), or when a published policy allows use."""
+    start, end = when(data["effective_on"]), when(_fact(data, "expires_on"))
+    if action == "publish_policy":
+        return _sentence(gettext("Use may begin on %(start)s."), start=start)
+    if data.get("expires_on") and action != "expire":
+        return _sentence(gettext("In effect from %(start)s until %(end)s."), start=start, end=end)
+    return _sentence(gettext("In effect from %(start)s."), start=start)
+
+
+def _condition_fact(condition: object, record: object) -> SafeString:
+    """One condition of a decision, with its due date when it has one."""
+    text = lang_text(_fact(condition, "text"), record)
+    if _fact(condition, "due_on"):
+        return _sentence(
+            gettext("Condition: %(text)s (due %(date)s)"), text=text, date=when(_fact(condition, "due_on"))
+        )
+    return _sentence(gettext("Condition: %(text)s"), text=text)
+
+
+def _document_fact(data: dict[str, Any], record: object) -> SafeString:
+    """The title of a document added, replaced or removed, and the one it replaced."""
+    title = lang_text(data["title"], record)
+    if data.get("replaces"):
+        old = lang_text(_fact(data["replaces"], "title"), record)
+        return _sentence(gettext("%(title)s (replacing %(old)s)"), title=title, old=old)
+    return title
+
+
+def event_facts(data: object, action: str, req: Request | None = None) -> SafeString:
+    """
+    The facts one Event produced (its `data`: dates, votes, terms, conditions), in words: a
+    `<ul class="timeline__facts">` of them, or "" when none is worded. Free text in the facts
+    is in the language of `req` (the request), the names of bodies in its ordinance's.
+    The line breaks between the items are those the template that wrote them had.
+    """
+    if not data or not isinstance(data, dict):
+        return mark_safe("")
+    record = req
+
+    def law() -> object:
+        return req.ordinance if req is not None else None
+
+    lines: list[str] = []
+    add = lines.append
+    item = "<li>{}</li>".format
+    add(
+        item(_label(gettext("Resubmitted with the information requested.")))
+        if data.get("resubmission")
+        else ""
+    )
+    add(
+        item(_sentence(gettext("Report of emergency use due %(date)s."), date=when(data["report_due_on"])))
+        if data.get("report_due_on")
+        else ""
+    )
+    fact: object = ""
+    if action == "refer_to_advisory":
+        body = lang_text(_fact(data, "body"), law())
+        if data.get("respond_by"):
+            fact = _sentence(
+                gettext("Referred to %(body)s, which has until %(date)s to respond."),
+                body=body,
+                date=when(data["respond_by"]),
+            )
+        else:
+            fact = _sentence(gettext("Referred to %(body)s."), body=body)
+    add(item(fact) if action == "refer_to_advisory" else "")
+    add(
+        item(
+            _sentence(
+                gettext("%(body)s: %(opinion)s."),
+                body=lang_text(_fact(data, "body"), law()),
+                opinion=opinion_label(_fact(data, "opinion")).lower(),
+            )
+        )
+        if action == "record_advisory_opinion"
+        else ""
+    )
+    add(
+        item(
+            _sentence(
+                gettext("%(body)s did not respond by %(date)s."),
+                body=lang_text(_fact(data, "body"), law()),
+                date=when(_fact(data, "respond_by")),
+            )
+        )
+        if action == "proceed_after_silence"
+        else ""
+    )
+    add(
+        item(
+            _sentence(
+                gettext("Held on %(date)s at %(place)s."),
+                date=when(_fact(data, "held_on")),
+                place=lang_text(_fact(data, "place"), record),
+            )
+        )
+        if action == "record_community_meeting"
+        else ""
+    )
+    add(
+        item(
+            _sentence(
+                gettext("Public comment open from %(opened)s until %(ends)s."),
+                opened=when(_fact(data, "opened_on")),
+                ends=when(_fact(data, "ends_on")),
+            )
+        )
+        if action == "open_comment_period"
+        else ""
+    )
+    add(_hearing_facts(data, record) if action == "schedule_hearing" else "")
+    add(
+        item(_sentence(gettext("Its last day was %(date)s."), date=when(data["ends_on"])))
+        if action == "close_comment_period" and data.get("ends_on")
+        else ""
+    )
+    if data.get("votes"):
+        add(item(_votes(data, law())) + "\n")
+    elif data.get("decided_on"):
+        decided = when(data["decided_on"])
+        if action == "publish_policy":
+            add(item(_sentence(gettext("Final policy published on %(date)s."), date=decided)))
+        else:
+            add(item(_sentence(gettext("Decided on %(date)s."), date=decided)))
+    else:
+        add("")
+    add(item(_effective_fact(data, action)) if data.get("effective_on") else "")
+    add(
+        item(_sentence(gettext("The term ended on %(date)s."), date=when(_fact(data, "expires_on"))))
+        if action == "expire"
+        else ""
+    )
+    add("".join(item(_condition_fact(condition, record)) for condition in data.get("conditions") or ()))
+    add(
+        item(
+            _sentence(
+                gettext("Condition “%(text)s” marked %(status)s."),
+                text=lang_text(_fact(data, "text"), record),
+                status=condition_status_label(_fact(data, "new")).lower(),
+            )
+        )
+        if action == "condition"
+        else ""
+    )
+    add(
+        item(
+            _sentence(
+                gettext("Changed: %(fields)s."), fields=", ".join(request_field_labels(_fact(data, "fields")))
+            )
+        )
+        if action == "edit"
+        else ""
+    )
+    add(item(_document_fact(data, record)) if data.get("title") and action[:9] == "document_" else "")
+    facts = "".join(line + "\n" for line in lines)
+    if not facts.strip():
+        return mark_safe("")
+    return mark_safe(f'<ul class="usa-list timeline__facts">\n{facts}</ul>')
+
+
+@register.simple_tag
+def event_facts_list(event: Event, req: Request | None = None) -> SafeString:
+    """`event_facts` of an Event in a template (the review workspace's timeline)."""
+    return event_facts(event.data, event.action, req)
+
+
+@register.simple_tag
+def timeline_items(events: Iterable[Event], req: Request) -> SafeString:
+    """The `<li>` of each public Event of partials/timeline.html, with its facts and note."""
+    note_lang = lang_attr(req)
+    items = []
+    for event in events:
+        what = event.get_action_display()
+        if event.changes_status and event.from_status:
+            what = format_html(
+                '{} <span class="muted">({} → {})</span>',
+                what,
+                event.get_from_status_display().lower(),
+                event.get_to_status_display().lower(),
+            )
+        role = event.actor_role_label
+        if event.actor_name:
+            by = _sentence(gettext("by %(name)s, %(role)s"), name=event.actor_name, role=role)
+        else:
+            by = _sentence(gettext("by %(role)s"), role=role)
+        note = (
+            format_html(
+                '<p class="timeline__note"{}>{}</p>', note_lang, linebreaksbr(event.note, autoescape=True)
+            )
+            if event.note
+            else ""
+        )
+        items.append(
+            format_html(
+                TIMELINE_ITEM,
+                pk=localize(event.pk),
+                what=what,
+                when=when(event.created_at),
+                by=by,
+                facts=event_facts(event.data, event.action, req),
+                note=note,
+            )
+        )
+    return mark_safe("".join(items))
