@@ -27,7 +27,7 @@ from typing import Any
 
 from csp.decorators import csp_update
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
@@ -50,12 +50,13 @@ from rest_framework.views import APIView
 from ordinances import board, downloads, filters
 from ordinances.models import (
     Agency,
+    CategoryRule,
     Decision,
     Event,
     Ordinance,
     Request,
     Technology,
-    rule_in_force_subquery,
+    governing_rule,
 )
 from ordinances.serializers import (
     AgencySerializer,
@@ -450,6 +451,27 @@ class AgencyViewSet(PublicViewSet):
         return _board_response(self, board.for_agency(agency).all_entries, f"{slug}-board")
 
 
+def with_governing_rules(technologies: list[Technology]) -> None:
+    """
+    Set each technology's `governing_rule` (the code of the rule in force for its category,
+    or None), as `rule_in_force_subquery` would annotate it, from one query of the rules in
+    force and `models.governing_rule`, the same choice in Python: building and planning the
+    subquery cost more than the rest of a page of technologies.
+    """
+    if not technologies:
+        return
+    rules = list(
+        CategoryRule.objects.filter(ordinance__status__in=Ordinance.IN_FORCE).select_related("ordinance")
+    )
+    found: dict[tuple[str, bool], str | None] = {}
+    for technology in technologies:
+        key = (technology.category, technology.is_demo)
+        if key not in found:
+            rule = governing_rule(rules, technology.category, is_demo=technology.is_demo)
+            found[key] = rule.rule if rule is not None else None
+        technology.governing_rule = found[key]  # type: ignore[attr-defined]
+
+
 @extend_schema_view(
     list=extend_schema(summary="Technologies", parameters=[FORMAT]),
     retrieve=extend_schema(summary="One technology"),
@@ -465,7 +487,19 @@ class TechnologyViewSet(PublicViewSet):
     csv_actions = ("list", "board")
 
     def get_queryset(self) -> QuerySet[Technology]:
-        return Technology.objects.annotate(governing_rule=rule_in_force_subquery("category", "is_demo"))
+        return Technology.objects.all()
+
+    def paginate_queryset(self, queryset: QuerySet[Technology]) -> list[Technology] | None:
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            with_governing_rules(page)
+        return page
+
+    def get_object(self) -> Technology:
+        technology = super().get_object()
+        if self.action == "retrieve":
+            with_governing_rules([technology])
+        return technology
 
     @board_docs("A technology's", "agency")
     @action(detail=True, pagination_class=None, filter_backends=(), serializer_class=BoardEntrySerializer)
@@ -494,16 +528,18 @@ class RequestViewSet(PublicViewSet):
         if self.action == "timeline":
             return Request.objects.public()
         # The records a row names come by their own queries, not joins: PostgreSQL took longer
-        # to plan a join of seven tables (10-17 ms) than to run every query of the page.
+        # to plan a join of seven tables (10-17 ms) than to run every query of the page. Of an
+        # agency, a technology and a renewed request only the columns their references show
+        # (`AgencyRefSerializer` and the rest): loading whole rows cost more than the query.
         return (
             Request.objects.public()
             .select_related("decision")
             .prefetch_related(
-                "agency",
-                "technology",
+                Prefetch("agency", Agency._base_manager.only("slug", "name")),
+                Prefetch("technology", Technology._base_manager.only("slug", "name", "category")),
                 "ordinance__deadlines",
                 "exception",
-                "renews",
+                Prefetch("renews", Request._base_manager.only("reference", "status")),
                 "attachments",
                 "decision__conditions",
             )
@@ -547,9 +583,16 @@ class DecisionViewSet(PublicViewSet):
     ordering_fields = ("decided_on",)
 
     def get_queryset(self) -> QuerySet[Decision]:
+        # Of the request, only what a decision shows of it (`RequestRefSerializer`): loading
+        # its whole row cost more than the query did.
         return (
             Decision.objects.filter(request__in=Request.objects.public())
             .select_related("request")
+            .only(
+                *(field.name for field in Decision._meta.concrete_fields),
+                "request__reference",
+                "request__status",
+            )
             .prefetch_related("conditions")
         )
 

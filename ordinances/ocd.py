@@ -39,6 +39,7 @@ jurisdictions need the OCD community's consensus, and we issue neither.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from typing import TYPE_CHECKING
@@ -68,8 +69,14 @@ def division_id() -> str:
     return value
 
 
+@functools.lru_cache(maxsize=8)
+def _namespace(division: str) -> uuid.UUID:
+    """The namespace of a division's ids, worked out once per division (a list names dozens)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, division)
+
+
 def _make(ocd_type: str, key: str) -> str:
-    namespace = uuid.uuid5(uuid.NAMESPACE_URL, division_id())
+    namespace = _namespace(division_id())
     return f"ocd-{ocd_type}/{uuid.uuid5(namespace, f'{ocd_type}:{key}')}"
 
 
