@@ -8,7 +8,10 @@ test pins a saving and checks that the page still says the same.
 from __future__ import annotations
 
 import datetime
+import os
 import re
+import subprocess
+import sys
 from unittest import mock
 
 import pytest
@@ -161,3 +164,37 @@ def test_last_modified_moves_with_a_change_after_the_query_was_prepared(client, 
     Agency.objects.update(updated_at=later)
     response = client.get("/agencies/")
     assert parse_http_date(response["Last-Modified"]) == int(later.timestamp())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_a_query_a_connection_runs_again_and_again_is_planned_once_on_postgresql(client, make_request):
+    make_request("submitted")
+    # psycopg prepares a query once a connection has run it `prepare_threshold` times.
+    for _ in range(settings.DATABASES["default"]["OPTIONS"].get("prepare_threshold", 5) + 2):
+        assert client.get("/agencies/").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    # The freshness query (every public answer) and the agency list's own page of rows.
+    assert any("ordinances_ordinancechange" in statement for statement in prepared)
+    assert any('FROM "ordinances_agency"' in statement for statement in prepared)
+
+
+@pytest.mark.parametrize(("value", "prepared"), [("", True), ("1", True), ("0", False)])
+def test_prepared_statements_on_postgresql_follow_the_environment(value, prepared):
+    env = {
+        **os.environ,
+        "DATABASE_URL": "postgres://portal@db.example:5432/portal",
+        "DATABASE_PREPARED_STATEMENTS": value,
+    }
+    code = "from portal import settings; print(settings.DATABASES['default']['OPTIONS'])"
+    shown = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert ("'server_side_binding': True" in shown) is prepared
+    assert ("'prepare_threshold': 5" in shown) is prepared
