@@ -149,6 +149,18 @@ class OrdinanceQuerySet(models.QuerySet["Ordinance"]):
         """Ordinances whose rules apply today."""
         return self.filter(status__in=Ordinance.IN_FORCE)
 
+    def with_process(self) -> OrdinanceQuerySet:
+        """
+        Each ordinance with its `steps` and `deadlines`, what `progress.path_of` reads, in
+        their models' order: by kind, one row of each kind per ordinance. Sorted by kind
+        alone: the models' `ordinance` first would join the ordinance table again to sort
+        rows that the prefetch hands out ordinance by ordinance anyway.
+        """
+        return self.prefetch_related(
+            models.Prefetch("steps", queryset=ProcessStep.objects.order_by("kind")),
+            models.Prefetch("deadlines", queryset=Deadline.objects.order_by("kind")),
+        )
+
 
 class Ordinance(models.Model):
     """A law restricting surveillance technology, with its process rules as data."""

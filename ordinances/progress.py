@@ -10,7 +10,7 @@ held, the comment period's end, the hearing's time), and lists the dates still a
 (`upcoming`): the deadlines running for it (`ordinances.deadlines.for_request`) and the
 moments its review has set.
 
-Values only: the words are made where they are shown (`partials/process.html`,
+Values only: the words are made where they are shown (`process_path`,
 `partials/request_progress.html`, `partials/next_step.html`, `partials/upcoming.html`,
 the `segment_label` filter). Nothing here decides what may happen next;
 `ordinances.workflow` does.

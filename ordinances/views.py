@@ -207,7 +207,7 @@ def ordinance_list(request: HttpRequest) -> HttpResponse:
 @require_safe
 def ordinance_detail(request: HttpRequest, slug: str) -> HttpResponse:
     ordinance = get_object_or_404(
-        Ordinance.objects.prefetch_related("rules", "exceptions", "sources", "steps", "deadlines", "changes"),
+        Ordinance.objects.with_process().prefetch_related("rules", "exceptions", "sources", "changes"),
         slug=slug,
     )
     requests, demo_requests = _split_demo(_public_requests().filter(ordinance=ordinance), ordinance.is_demo)
@@ -444,11 +444,7 @@ def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
 @require_safe
 def how_it_works(request: HttpRequest) -> HttpResponse:
     # The city's own laws first, demo ordinances after them.
-    ordinances = (
-        Ordinance.objects.in_force()
-        .order_by("is_demo", "-adopted_on", "file_number")
-        .prefetch_related("steps", "deadlines")
-    )
+    ordinances = Ordinance.objects.in_force().order_by("is_demo", "-adopted_on", "file_number").with_process()
     # Drafts are never public, so residents meet every status but that one.
     public_statuses = [status for status in Request.Status if status != Request.Status.DRAFT]
     context = {

@@ -22,8 +22,8 @@ from django.conf import settings
 from django.http import HttpRequest, QueryDict
 from django.template.base import Parser, Token
 from django.urls import get_script_prefix, get_urlconf, reverse, translate_url
-from django.utils.html import format_html_join, strip_tags
-from django.utils.safestring import SafeString
+from django.utils.html import format_html, format_html_join, strip_tags
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -173,12 +173,15 @@ def record_ocd_id(context: template.Context, view_name: str) -> str | None:
     return ocd.vote_id(decision) if decision is not None else None
 
 
-@register.inclusion_tag("partials/head_meta.html", takes_context=True)
-def head_meta(context: template.Context, title: object = "", description: object = "") -> dict[str, Any]:
+@register.simple_tag(takes_context=True)
+def head_meta(context: template.Context, title: object = "", description: object = "") -> SafeString:
     """
     The canonical address, the page in the other languages (hreflang), Open Graph tags and
-    the city's Open Civic Data division (with the page's own record's OCD id, if it has one).
-    `title` and `description` are the page's own (base.html's blocks, captured).
+    the city's Open Civic Data division (with the page's own record's OCD id, if it has one:
+    `record_ocd_id`). `title` and `description` are the page's own (base.html's blocks,
+    captured); base.html's `<meta name="description">` stays its own. Built here rather than
+    by an included template: every page's `<head>` has it, and the template's lookups cost
+    more than the tags.
     """
     request: HttpRequest = context["request"]
     view_name, _kwargs = _view(request)
@@ -188,19 +191,39 @@ def head_meta(context: template.Context, title: object = "", description: object
         (code, request.build_absolute_uri(_path_in(request, code) + query))
         for code, _name in settings.LANGUAGES
     ]
-    return {
-        "canonical": canonical_url(request),
-        "title": plain_text(title) or site_name(),
-        "description": plain_text(description),
-        "site_name": site_name(),
-        "og_type": "article" if view_name == "ordinances:request_detail" else "website",
-        "locale": og_locale(language),
-        "alternate_locales": [og_locale(code) for code, _name in settings.LANGUAGES if code != language],
-        "translations": translations,
-        "default_url": dict(translations).get(settings.LANGUAGE_CODE, ""),
-        "ocd_division": ocd.division_id(),
-        "ocd_id": record_ocd_id(context, view_name),
-    }
+    canonical = canonical_url(request)
+    default_url = dict(translations).get(settings.LANGUAGE_CODE, "")
+    page_description = plain_text(description)
+    ocd_id = record_ocd_id(context, view_name)
+    tags = [format_html('<link rel="canonical" href="{}">\n', canonical)]
+    tags.extend(
+        format_html('<link rel="alternate" hreflang="{}" href="{}">\n', code, url)
+        for code, url in translations
+    )
+    if default_url:
+        tags.append(format_html('<link rel="alternate" hreflang="x-default" href="{}">\n', default_url))
+    tags.append(format_html('<meta property="og:title" content="{}">\n', plain_text(title) or site_name()))
+    if page_description:
+        tags.append(format_html('<meta property="og:description" content="{}">\n', page_description))
+    tags.append(
+        format_html(
+            '<meta property="og:url" content="{}">\n<meta property="og:type" content="{}">\n'
+            '<meta property="og:site_name" content="{}">\n<meta property="og:locale" content="{}">\n',
+            canonical,
+            "article" if view_name == "ordinances:request_detail" else "website",
+            site_name(),
+            og_locale(language),
+        )
+    )
+    tags.extend(
+        format_html('<meta property="og:locale:alternate" content="{}">\n', og_locale(code))
+        for code, _name in settings.LANGUAGES
+        if code != language
+    )
+    tags.append(format_html('<meta name="ocd-division" content="{}">\n', ocd.division_id()))
+    if ocd_id:
+        tags.append(format_html('<meta name="ocd-id" content="{}">\n', ocd_id))
+    return mark_safe("".join(tags) + "\n")
 
 
 class CaptureNode(template.Node):

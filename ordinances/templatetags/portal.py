@@ -1179,7 +1179,7 @@ def deadline_sentence(row: Deadline, body: str = "", demo: bool = False) -> Safe
 
 
 def _process_segment(segment: progress.PathStep, ordinance: Ordinance, demo: bool) -> SafeString:
-    """One `<li>` of partials/process.html's list of segments (see `process_segments`)."""
+    """One `<li>` of the list of segments of `process_path` (see `process_segments`)."""
     step = segment.step
     unverified = ""
     if step is not None and not demo and not step.verified:
@@ -1226,7 +1226,7 @@ def _process_segment(segment: progress.PathStep, ordinance: Ordinance, demo: boo
 @register.simple_tag
 def process_segments(path: progress.Path) -> SafeString:
     """
-    The `<li>` of each segment of an ordinance's review path (partials/process.html): who
+    The `<li>` of each segment of an ordinance's review path (`process_path`): who
     takes it, what happens and the deadlines that count from it. How it works shows every
     ordinance's path, a few segments each, and the template engine's lookups cost more
     than the rest of the page.
@@ -1235,6 +1235,77 @@ def process_segments(path: progress.Path) -> SafeString:
     return mark_safe(
         "".join(_process_segment(segment, ordinance, ordinance.is_demo) for segment in path.steps)
     )
+
+
+@register.simple_tag
+def status_meanings(statuses: Iterable[tuple[str, Iterable[progress.Transition]]]) -> SafeString:
+    """
+    The `<dt>` and `<dd>` of each status of How it works: its badge, then the descriptions
+    of the rows of the transition table that lead into it (`progress.ways_into`), as one
+    paragraph. Built here rather than by a template loop, for the same reason as `process_path`.
+    """
+    return mark_safe(
+        "".join(
+            f'\n    <dt id="status-{conditional_escape(Request.Status(status).value)}"><span class="usa-tag status '
+            f'status--{conditional_escape(status_class(status))}">{conditional_escape(Request.Status(status).label)}</span></dt>'
+            f"\n    <dd>{' '.join(conditional_escape(row.description) for row in rows)}</dd>\n    "
+            for status, rows in statuses
+        )
+    )
+
+
+def _description_items(rows: Iterable[progress.Transition]) -> str:
+    """The `<li>` of each row's description, for the lists of `process_path`."""
+    return "".join(f"<li>{conditional_escape(row.description)}</li>" for row in rows)
+
+
+@register.simple_tag
+def process_path(path: progress.Path) -> SafeString:
+    """
+    An ordinance's review path in words (`progress.Path`, the ordinance with `steps` and
+    `deadlines` prefetched): a step indicator of its segments, then each segment
+    (`process_segments`), the deadlines no segment begins and what may happen at any
+    time. Built here rather than by an included template: How it works shows every
+    ordinance's path, and the template engine's lookups cost more than the words.
+    """
+    ordinance = path.ordinance
+    demo = ordinance.is_demo
+    labels = "".join(
+        '\n    <li class="usa-step-indicator__segment"><span class="usa-step-indicator__segment-label">'
+        f"{conditional_escape(segment_label(segment))}</span></li>\n    "
+        for segment in path.steps
+    )
+    parts = [
+        '\n<div class="usa-step-indicator usa-step-indicator--counters">'
+        f'\n  <ol class="usa-step-indicator__segments">\n    {labels}\n  </ol>\n</div>'
+        f'\n<ol class="usa-process-list process-path">\n  {process_segments(path)}\n</ol>\n'
+    ]
+    if path.other_deadlines:
+        sentences = "".join(f"<li>{deadline_sentence(row, demo=demo)}\n</li>" for row in path.other_deadlines)
+        heading = _label(gettext("Other deadlines"))
+        parts.append(f'\n<p><strong>{heading}</strong></p>\n<ul class="usa-list">\n  {sentences}\n</ul>\n')
+    parts.append("\n")
+    if not ordinance.deadlines.all():
+        if demo:
+            none_set = _label(gettext("This record sets no deadlines. Council staff set each date by hand."))
+        else:
+            none_set = _label(
+                gettext(
+                    "This record sets no deadlines: none could be verified against the ordinance's text. Council staff set each date by hand."
+                )
+            )
+        parts.append(f"\n<p>{none_set}</p>\n")
+    parts.append(
+        f"\n<p><strong>{_label(gettext('Reports of emergency use'))}</strong></p>"
+        f'\n<ul class="usa-list">{_description_items(path.reporting.rows)}</ul>\n'
+    )
+    if path.aside:
+        parts.append(
+            f"\n<p><strong>{_label(gettext('At other times'))}</strong></p>"
+            f'\n<ul class="usa-list">{_description_items(path.aside)}</ul>\n'
+        )
+    parts.append("\n\n")
+    return mark_safe("".join(parts))
 
 
 # ---------------------------------------------------------------------------
