@@ -254,6 +254,7 @@ def format_votes(yes: int | None, no: int | None, abstain: int | None, absent: i
 # (Seattle, Oakland and San Francisco require approval for any surveillance technology).
 EVERY_OTHER_CATEGORY = "every_other"
 RULE_CATEGORY_CHOICES = [*Category.choices, (EVERY_OTHER_CATEGORY, _("Every other category"))]
+_RULE_CATEGORY_LABELS = dict(RULE_CATEGORY_CHOICES)
 
 
 class CategoryRule(models.Model):
@@ -284,6 +285,11 @@ class CategoryRule(models.Model):
     # Each row of a status board shows its rule's label (see `choice_label`).
     def get_rule_display(self) -> str:  # type: ignore[no-redef]
         return choice_label(self.Rule, self.rule)
+
+    # The home page names each prohibited category twice (see `choice_label`; a rule's
+    # categories are `Category` and "every other", so not one enum).
+    def get_category_display(self) -> str:  # type: ignore[no-redef]
+        return str(_RULE_CATEGORY_LABELS.get(self.category, self.category))
 
     def covers(self, category: str) -> bool:
         return self.category in (category, EVERY_OTHER_CATEGORY)
@@ -1878,6 +1884,11 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"Comment on {self.request_id} at {self.submitted_at:%Y-%m-%d %H:%M}"
+
+    # A request page shows the position of each of its (possibly hundreds of) published
+    # comments (see `choice_label`).
+    def get_position_display(self) -> str:  # type: ignore[no-redef]
+        return choice_label(self.Position, self.position)
 
 
 class Subscription(models.Model):

@@ -32,6 +32,7 @@ from ordinances.models import (
     STATUS_TONES,
     Agency,
     AnnualReport,
+    Comment,
     Condition,
     Deadline,
     EmergencyUse,
@@ -1587,21 +1588,33 @@ def event_facts_list(event: Event, req: Request | None = None) -> SafeString:
 def timeline_items(events: Iterable[Event], req: Request) -> SafeString:
     """The `<li>` of each public Event of partials/timeline.html, with its facts and note."""
     note_lang = lang_attr(req)
+    # A timeline repeats a few actions and actors many times (each published comment adds
+    # one): their words are made once a page, not translated again for every event.
+    whats: dict[tuple[str, str, str], str] = {}
+    bys: dict[tuple[str, str], str] = {}
     items = []
     for event in events:
-        what = event.get_action_display()
-        if event.changes_status and event.from_status:
-            what = format_html(
-                '{} <span class="muted">({} → {})</span>',
-                what,
-                event.get_from_status_display().lower(),
-                event.get_to_status_display().lower(),
-            )
-        role = event.actor_role_label
-        if event.actor_name:
-            by = _sentence(gettext("by %(name)s, %(role)s"), name=event.actor_name, role=role)
-        else:
-            by = _sentence(gettext("by %(role)s"), role=role)
+        what_key = (event.action, event.from_status, event.to_status)
+        what = whats.get(what_key)
+        if what is None:
+            what = event.get_action_display()
+            if event.changes_status and event.from_status:
+                what = format_html(
+                    '{} <span class="muted">({} → {})</span>',
+                    what,
+                    event.get_from_status_display().lower(),
+                    event.get_to_status_display().lower(),
+                )
+            whats[what_key] = what
+        by_key = (event.actor_name, event.actor_role)
+        by = bys.get(by_key)
+        if by is None:
+            role = event.actor_role_label
+            if event.actor_name:
+                by = _sentence(gettext("by %(name)s, %(role)s"), name=event.actor_name, role=role)
+            else:
+                by = _sentence(gettext("by %(role)s"), role=role)
+            bys[by_key] = by
         note = (
             format_html(
                 '<p class="timeline__note"{}>{}</p>', note_lang, linebreaksbr(event.note, autoescape=True)
@@ -1618,6 +1631,39 @@ def timeline_items(events: Iterable[Event], req: Request) -> SafeString:
                 by=by,
                 facts=event_facts(event.data, event.action, req),
                 note=note,
+            )
+        )
+    return mark_safe("".join(items))
+
+
+# One published comment of a request page (see TIMELINE_ITEM).
+COMMENT_LIST_ITEM = (
+    '\n    <li class="comment border-top-1px border-base-lighter padding-y-2" id="comment-{pk}">'
+    '\n      <p class="comment__meta margin-top-0"><strong>{name}</strong>{position} · {when}</p>'
+    '\n      <p class="comment__body"{lang}>{body}</p>'
+    "\n    </li>"
+    "\n    "
+)
+
+
+@register.simple_tag
+def public_comments(comments: Iterable[Comment]) -> SafeString:
+    """
+    The `<li>` of each published comment of a request page: in Python like the timeline, since
+    a template loop over a request's comments cost more than the rest of the page.
+    """
+    anonymous = _label(gettext("Anonymous"))
+    items = []
+    for comment in comments:
+        items.append(
+            format_html(
+                COMMENT_LIST_ITEM,
+                pk=localize(comment.pk),
+                name=comment.name or anonymous,
+                position=format_html(" · {}", comment.get_position_display()) if comment.position else "",
+                when=when(comment.submitted_at, "DATE_FORMAT"),
+                lang=lang_attr(comment),
+                body=linebreaksbr(comment.body, autoescape=True),
             )
         )
     return mark_safe("".join(items))
