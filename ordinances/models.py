@@ -13,7 +13,7 @@ import calendar
 import datetime
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -57,6 +57,20 @@ def record_url(name: str, key: str, sample: str) -> str:
     return before + key + after
 
 
+def record_urls(name: str, sample: str) -> Callable[[str], str]:
+    """
+    `record_url` for the many keys of one page: the language, script prefix and URLconf are
+    read once, not for each link (a row of a list links to its record, agency and technology).
+    """
+    urlconf = get_urlconf() or settings.ROOT_URLCONF
+    before, after = _around_key(name, sample, get_language(), get_script_prefix(), urlconf)
+
+    def url(key: str) -> str:
+        return before + key + after if _PLAIN_KEY.match(key) else reverse(name, args=[key])
+
+    return url
+
+
 @dataclass(frozen=True)
 class PublicPage:
     """
@@ -70,6 +84,11 @@ class PublicPage:
 
     def url(self, record: models.Model) -> str:
         return record_url(self.name, str(getattr(record, self.key)), self.sample)
+
+    def urls(self) -> Callable[[models.Model], str]:
+        """`url` for the many records of one page (`record_urls`)."""
+        url, key = record_urls(self.name, self.sample), self.key
+        return lambda record: url(str(getattr(record, key)))
 
 
 def choice_label(choices: type[models.Choices], value: object) -> str:
@@ -770,6 +789,16 @@ class RequestQuerySet(models.QuerySet["Request"]):
     def for_list(self) -> RequestQuerySet:
         return self.select_related("agency", "technology", "ordinance", "decision")
 
+    def for_table(self) -> RequestQuerySet:
+        """
+        The columns a row of a request table shows (`request_rows`, without decision dates)
+        and a keyset page's cursor reads (`pagination.cursor_of`), and no others: the request
+        list reads a page of rows on every view, and `for_list`'s every column of the request,
+        its agency, technology, ordinance (its full text) and decision cost more to read, parse
+        and build than the rows' HTML.
+        """
+        return self.select_related("agency", "technology").only(*Request.TABLE_FIELDS)
+
 
 class Request(models.Model):
     """An agency's request for an exception, approval or renewal, or a report of emergency use."""
@@ -842,6 +871,24 @@ class Request(models.Model):
         "language",
     )
     EDITABLE_STATES = (Status.DRAFT, Status.RETURNED)
+    # What a row of a request table reads (`RequestQuerySet.for_table`): its own link, words,
+    # marks and dates, its agency's and technology's links, and the keyset cursor's columns.
+    TABLE_FIELDS = (
+        "reference",
+        "kind",
+        "status",
+        "title",
+        "language",
+        "is_demo",
+        "created_at",
+        "submitted_at",
+        "agency__slug",
+        "agency__name",
+        "agency__language",
+        "technology__slug",
+        "technology__name",
+        "technology__language",
+    )
     # What each kind must say before it is submitted (besides title and purpose).
     REQUIRED_AT_SUBMISSION: dict[str, tuple[str, ...]] = {
         Kind.EXCEPTION: (
@@ -1482,10 +1529,33 @@ class OrdinanceChange(AppendOnlyModel):
 # ---------------------------------------------------------------------------
 
 
+# What a row of an oversight table shows of its agency and technology: their links and names
+# (`templatetags.portal._Cells`). The rows' own columns are each table's `TABLE_FIELDS`.
+OVERSIGHT_ROW_RECORD_FIELDS = (
+    "agency__slug",
+    "agency__name",
+    "agency__language",
+    "technology__slug",
+    "technology__name",
+    "technology__language",
+)
+
+
 class EmergencyUseQuerySet(models.QuerySet["EmergencyUse"]):
     def public(self) -> EmergencyUseQuerySet:
         """Every recorded emergency use is public: the record exists so residents can see it."""
         return self.all()
+
+    def for_table(self) -> EmergencyUseQuerySet:
+        """
+        The columns a row of partials/emergency_use_table.html reads (`emergency_use_rows`,
+        `oversight.emergency_report_state`), and no others: every column of the use, its
+        agency, technology, ordinance (its full text) and report cost more to read and build
+        than the rows' HTML, and more with every row.
+        """
+        return self.select_related("agency", "technology", "report").only(
+            *EmergencyUse.TABLE_FIELDS, *OVERSIGHT_ROW_RECORD_FIELDS
+        )
 
     def report_outstanding(self) -> EmergencyUseQuerySet:
         """Uses whose report has not been submitted yet (none filed, or still a draft)."""
@@ -1520,6 +1590,19 @@ class EmergencyUse(models.Model):
     recorded_at = models.DateTimeField(default=timezone.now, editable=False)
     is_demo = models.BooleanField(default=False, help_text="Fictional record for demonstration.")
     language = language_field()
+
+    # What a row of partials/emergency_use_table.html reads of the use and its report (`for_table`).
+    TABLE_FIELDS = (
+        "used_on",
+        "ended_on",
+        "circumstances",
+        "report_due_on",
+        "overdue_since",
+        "is_demo",
+        "language",
+        "report__reference",
+        "report__submitted_at",
+    )
 
     objects = EmergencyUseQuerySet.as_manager()
 
@@ -1556,6 +1639,12 @@ class ViolationQuerySet(models.QuerySet["Violation"]):
     def public(self) -> ViolationQuerySet:
         """Violations staff have published; until then they are under internal review."""
         return self.filter(published_at__isnull=False)
+
+    def for_table(self) -> ViolationQuerySet:
+        """The columns a row of partials/violation_table.html reads (`violation_rows`), as `EmergencyUseQuerySet.for_table`."""
+        return self.select_related("agency", "technology").only(
+            *Violation.TABLE_FIELDS, *OVERSIGHT_ROW_RECORD_FIELDS
+        )
 
 
 class Violation(models.Model):
@@ -1610,6 +1699,9 @@ class Violation(models.Model):
     is_demo = models.BooleanField(default=False, help_text="Fictional record for demonstration.")
     language = language_field()
 
+    # What a row of partials/violation_table.html reads of the violation (`for_table`).
+    TABLE_FIELDS = ("description", "found_on", "how_found", "status", "is_demo", "language")
+
     objects = ViolationQuerySet.as_manager()
 
     class Meta:
@@ -1640,6 +1732,15 @@ class AnnualReportQuerySet(models.QuerySet["AnnualReport"]):
     def public(self) -> AnnualReportQuerySet:
         """Reports submitted at least once, and reports the portal has marked overdue."""
         return self.filter(PUBLIC_ANNUAL_REPORT)
+
+    def for_table(self) -> AnnualReportQuerySet:
+        """
+        The columns a row of partials/annual_report_table.html reads (`annual_report_rows`)
+        and a keyset page's walk (`report_pages`), as `EmergencyUseQuerySet.for_table`.
+        """
+        return self.select_related("agency", "technology").only(
+            *AnnualReport.TABLE_FIELDS, *OVERSIGHT_ROW_RECORD_FIELDS
+        )
 
 
 class AnnualReport(models.Model):
@@ -1721,6 +1822,9 @@ class AnnualReport(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     is_demo = models.BooleanField(default=False, help_text="Fictional record for demonstration.")
     language = language_field()
+
+    # What a row of partials/annual_report_table.html reads of the report (`for_table`).
+    TABLE_FIELDS = ("year", "due_on", "status", "submitted_at", "overdue_since", "is_demo")
 
     objects = AnnualReportQuerySet.as_manager()
 

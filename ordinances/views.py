@@ -413,7 +413,11 @@ def technology_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @require_safe
 def request_list(request: HttpRequest) -> HttpResponse:
     return _list(
-        request, "ordinances/request_list.html", filters.RequestFilter, _public_requests(), keyset=True
+        request,
+        "ordinances/request_list.html",
+        filters.RequestFilter,
+        Request.objects.public().for_table(),
+        keyset=True,
     )
 
 
@@ -738,13 +742,13 @@ def _oversight_list(
 
 @require_safe
 def emergency_use_list(request: HttpRequest) -> HttpResponse:
-    queryset = _public_emergency_uses().order_by("-used_on", "-pk")
+    queryset = EmergencyUse.objects.public().for_table().order_by("-used_on", "-pk")
     return _oversight_list(request, "ordinances/emergency_use_list.html", EmergencyUseFilter, queryset)
 
 
 @require_safe
 def violation_list(request: HttpRequest) -> HttpResponse:
-    queryset = _public_violations().order_by("-found_on", "-pk")
+    queryset = Violation.objects.public().for_table().order_by("-found_on", "-pk")
     return _oversight_list(request, "ordinances/violation_list.html", ViolationFilter, queryset)
 
 
@@ -769,9 +773,10 @@ def annual_report_list(request: HttpRequest) -> HttpResponse:
     # and its order (latest year, then agency and technology by name) fits no single index.
     if clean := _without_empty_parameters(request):
         return redirect(clean)
-    filterset = AnnualReportFilter(request.GET or None, queryset=_public_annual_reports(), request=request)
+    listed = AnnualReport.objects.public().for_table()
+    filterset = AnnualReportFilter(request.GET or None, queryset=listed, request=request)
     if filterset.is_bound and not filterset.is_valid():
-        rows, status = _public_annual_reports().none(), 400
+        rows, status = listed.none(), 400
     else:
         rows, status = filterset.qs, 200
     page = report_pages.paginate(rows, request.GET, settings.PORTAL_PAGE_SIZE)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import calendar
 import datetime
-from collections.abc import Iterable
+import html
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import markdown as markdown_lib
@@ -12,7 +13,7 @@ import nh3
 from django import template
 from django.core.exceptions import FieldDoesNotExist
 from django.core.signals import setting_changed
-from django.db.models import Model
+from django.db.models import Choices, Model
 from django.dispatch import receiver
 from django.http import QueryDict
 from django.template.defaultfilters import linebreaksbr
@@ -32,6 +33,7 @@ from ordinances.models import (
     STATUS_TONES,
     Agency,
     AnnualReport,
+    Category,
     Comment,
     Condition,
     Deadline,
@@ -42,7 +44,7 @@ from ordinances.models import (
     Technology,
     Violation,
     choice_label,
-    record_url,
+    record_urls,
 )
 
 register = template.Library()
@@ -330,9 +332,60 @@ def _technology_cells(technology: Technology) -> dict[str, str]:
     }
 
 
+class _Cells:
+    """
+    What the rows of one oversight table share, worked out once for the table rather than in
+    every row: the reader's language (for `lang`), the agency and technology links' address
+    pattern, and each small piece of HTML the rows repeat (a status tag, a date). The rows
+    are then put together with `str.format` from values escaped here: `format_html` escaped
+    every label and piece again in every row, which cost more than the rest of a row.
+    """
+
+    def __init__(self) -> None:
+        self._langs: dict[object, str] = {}
+        self._pieces: dict[object, str] = {}
+        self._agency_url = Agency.PAGE.urls()
+        self._technology_url = Technology.PAGE.urls()
+
+    def lang(self, record: object) -> str:
+        """`lang_attr(record)`, once per language met."""
+        language = getattr(record, "language", "")
+        if (shown := self._langs.get(language)) is None:
+            shown = self._langs[language] = lang_attr(language)
+        return shown
+
+    def piece(self, key: object, make: Callable[..., str], *args: Any) -> str:
+        """The HTML `make(*args)` gives, made once for each `key` (a date, a status) in a table."""
+        if (shown := self._pieces.get(key)) is None:
+            shown = self._pieces[key] = make(*args)
+        return shown
+
+    def label(self, choices: type[Choices], value: str) -> str:
+        """`choice_label(choices, value)`, escaped, once per value in a table."""
+        return self.piece(("label", choices, value), lambda: html.escape(choice_label(choices, value)))
+
+    def agency_and_technology(self, agency: Agency, technology: Technology) -> dict[str, str]:
+        """`_agency_cells` and `_technology_cells` of a row, escaped (as `format_html` would)."""
+        return {
+            "agency_url": html.escape(self._agency_url(agency)),
+            "agency_lang": self.lang(agency),
+            "agency": html.escape(agency.name),
+            "technology_url": html.escape(self._technology_url(technology)),
+            "technology_lang": self.lang(technology),
+            "technology": html.escape(technology.name),
+        }
+
+
 @register.simple_tag
 def request_rows(requests: Iterable[Request], decided: bool = False) -> SafeString:
-    """The `<tr>` of each request of partials/request_table.html; `decided` shows decision dates."""
+    """
+    The `<tr>` of each request of partials/request_table.html; `decided` shows decision dates.
+
+    Built as the oversight tables' rows are (`_Cells`): what rows share (a status's tag, a
+    kind's words, the Demo badge, a language's `lang`, the links' address patterns) is made
+    once a table, so that a row costs little more than its own reference, title and date, and
+    a list's cost grows as little as it can with its rows.
+    """
     labels = {
         "reference_label": _label(gettext("Reference")),
         "request_label": _label(gettext("Request")),
@@ -341,6 +394,7 @@ def request_rows(requests: Iterable[Request], decided: bool = False) -> SafeStri
         "status_label": _label(gettext("Status")),
         "date_label": _label(gettext("Decided")) if decided else _label(gettext("Submitted")),
     }
+    cells, url = _Cells(), Request.PAGE.urls()
     rows = []
     for req in requests:
         if decided:
@@ -348,19 +402,115 @@ def request_rows(requests: Iterable[Request], decided: bool = False) -> SafeStri
             date = when(decision.decided_on if decision is not None else None)
         else:
             date = when(req.submitted_at, "DATE_FORMAT")
-        agency, technology = req.agency, req.technology
         rows.append(
-            format_html(
-                REQUEST_ROW,
-                url=req.get_absolute_url(),
-                reference=req.reference,
-                title=lang_text(req.title, req),
-                badges=badges(req),
-                kind=req.get_kind_display(),
-                **_agency_cells(agency),
-                **_technology_cells(technology),
-                status=status_tag(req),
+            REQUEST_ROW.format(
+                url=html.escape(url(req)),
+                reference=html.escape(req.reference),
+                # `lang_text` only for a title in another language than the page's.
+                title=lang_text(req.title, req) if cells.lang(req) else html.escape(req.title),
+                badges=cells.piece(("badges", req.is_demo), badges, req),
+                kind=cells.label(Request.Kind, req.kind),
+                **cells.agency_and_technology(req.agency, req.technology),
+                status=cells.piece(("status_tag", req.status), status_tag, req),
                 date=date or "—",
+                **labels,
+            )
+        )
+    return mark_safe("".join(rows))
+
+
+# One row of the agency and technology lists (templates/ordinances/agency_list.html and
+# technology_list.html), built here as the request rows are: in the template, a row's
+# lookups, filters and translations cost more than the rest of the list's rendering.
+AGENCY_ROW = (
+    "\n    <tr>"
+    '\n      <th scope="row" data-label="{agency_label}"><a href="{url}"{lang}>{name}</a> {badges}</th>'
+    '\n      <td data-label="{kind_label}">{kind}</td>'
+    '\n      <td data-label="{covered_label}">{covered}</td>'
+    '\n      <td data-label="{technologies_label}">{use_count}</td>'
+    '\n      <td data-label="{requests_label}">{request_count}</td>'
+    "\n    </tr>"
+    "\n    "
+)
+
+TECHNOLOGY_ROW = (
+    "\n    <tr>"
+    '\n      <th scope="row" data-label="{technology_label}"><a href="{url}"{lang}>{name}</a> {badges}</th>'
+    '\n      <td data-label="{category_label}">{category}</td>'
+    '\n      <td data-label="{rule_label}">{rule}</td>'
+    '\n      <td data-label="{agencies_label}">{agency_count}</td>'
+    "\n    </tr>"
+    "\n    "
+)
+
+
+def _escaped_rule_label(technology: Technology) -> str:
+    return html.escape(technology.governing_rule_label)
+
+
+def _number(value: object) -> str:
+    """A number as `{{ value }}` shows it: localized, escaped."""
+    return conditional_escape(str(localize(value)))
+
+
+@register.simple_tag
+def agency_rows(agencies: Iterable[Agency]) -> SafeString:
+    """
+    The `<tr>` of each agency of the agency list; each needs the `use_count` and
+    `request_count` annotations (`views.agency_list`).
+    """
+    labels = {
+        "agency_label": _label(gettext("Agency")),
+        "kind_label": _label(gettext("Kind")),
+        "covered_label": _label(gettext("Covered by city ordinances")),
+        "technologies_label": _label(gettext("Technologies")),
+        "requests_label": _label(gettext("Requests")),
+    }
+    covered = {True: _label(gettext("Yes")), False: _label(gettext("No"))}
+    cells, url = _Cells(), Agency.PAGE.urls()
+    rows = []
+    for agency in agencies:
+        rows.append(
+            AGENCY_ROW.format(
+                url=html.escape(url(agency)),
+                lang=cells.lang(agency),
+                name=html.escape(agency.name),
+                badges=cells.piece(("badges", agency.is_demo), badges, agency),
+                kind=cells.label(Agency.Kind, agency.kind),
+                covered=covered[bool(agency.covered)],
+                use_count=_number(agency.use_count),  # type: ignore[attr-defined]
+                request_count=_number(agency.request_count),  # type: ignore[attr-defined]
+                **labels,
+            )
+        )
+    return mark_safe("".join(rows))
+
+
+@register.simple_tag
+def technology_rows(technologies: Iterable[Technology]) -> SafeString:
+    """
+    The `<tr>` of each technology of the technology list; each needs the `governing_rule`
+    and `agency_count` annotations (`views.technology_list`).
+    """
+    labels = {
+        "technology_label": _label(gettext("Technology")),
+        "category_label": _label(gettext("Category")),
+        "rule_label": _label(gettext("Rule in force")),
+        "agencies_label": _label(gettext("Agencies using it")),
+    }
+    cells, url = _Cells(), Technology.PAGE.urls()
+    rows = []
+    for technology in technologies:
+        rule = technology.governing_rule  # type: ignore[attr-defined]
+        rows.append(
+            TECHNOLOGY_ROW.format(
+                url=html.escape(url(technology)),
+                lang=cells.lang(technology),
+                name=html.escape(technology.name),
+                badges=cells.piece(("badges", technology.is_demo), badges, technology),
+                category=cells.label(Category, technology.category),
+                rule=cells.piece(("rule", rule), _escaped_rule_label, technology),
+                agency_count=_number(technology.agency_count),  # type: ignore[attr-defined]
                 **labels,
             )
         )
@@ -377,22 +527,20 @@ def violation_rows(violations: Iterable[Violation]) -> SafeString:
         "found_label": _label(gettext("Found")),
         "status_label": _label(gettext("Status")),
     }
+    cells, url = _Cells(), record_urls("ordinances:violation_detail", "1")
     rows = []
     for violation in violations:
-        agency, technology = violation.agency, violation.technology
         rows.append(
-            format_html(
-                VIOLATION_ROW,
+            VIOLATION_ROW.format(
                 pk=violation.pk,
-                url=record_url("ordinances:violation_detail", str(violation.pk), "1"),
-                lang=lang_attr(violation),
-                description=Truncator(violation.description).words(24, truncate=" …"),
+                url=html.escape(url(str(violation.pk))),
+                lang=cells.lang(violation),
+                description=html.escape(Truncator(violation.description).words(24, truncate=" …")),
                 badges=badges(violation),
-                **_agency_cells(agency),
-                **_technology_cells(technology),
-                found=when(violation.found_on),
-                how_found=choice_label(Violation.HowFound, violation.how_found),
-                status=violation_status(violation),
+                **cells.agency_and_technology(violation.agency, violation.technology),
+                found=cells.piece(violation.found_on, when, violation.found_on),
+                how_found=cells.label(Violation.HowFound, violation.how_found),
+                status=cells.piece(("status", violation.status), violation_status, violation),
                 **labels,
             )
         )
@@ -442,15 +590,28 @@ def emergency_report_state(use: EmergencyUse) -> SafeString:
     Where the report of an emergency use stands, from `use.report_state`
     (`ordinances.oversight.emergency_report_state`), with a link to the report when it is filed.
     """
-    tone, words = EMERGENCY_REPORT_STATES.get(getattr(use, "report_state", ""), ("muted", _("Not filed")))
-    state = format_html('<span class="usa-tag status status--{}">{}</span>', tone, _label(str(words)))
+    state = _emergency_report_tag(getattr(use, "report_state", ""))
     report = use.report
     if report is not None and report.submitted_at:
         title = gettext("Report %(reference)s") % {"reference": conditional_escape(report.reference)}
-        state += format_html(
-            '<br><a class="usa-link" href="{}">{}</a>', report.get_absolute_url(), _label(title)
-        )
+        state += format_html(EMERGENCY_REPORT_LINK, url=report.get_absolute_url(), title=_label(title))
     return state
+
+
+# The link of a filed emergency-use report (`emergency_report_state`, `emergency_use_rows`).
+EMERGENCY_REPORT_LINK = '<br><a class="usa-link" href="{url}">{title}</a>'
+
+
+def _emergency_report_tag(state: str) -> SafeString:
+    """The tag of an `oversight.emergency_report_state` code, in its tone."""
+    tone, words = EMERGENCY_REPORT_STATES.get(state, ("muted", _("Not filed")))
+    return format_html('<span class="usa-tag status status--{}">{}</span>', tone, _label(str(words)))
+
+
+def _until(day: datetime.date) -> SafeString:
+    """The end of an emergency use that lasted past its first day."""
+    until = gettext("until %(date)s") % {"date": when(day)}
+    return format_html('<br><span class="muted">{}</span>', _label(until))
 
 
 @register.simple_tag
@@ -464,31 +625,34 @@ def emergency_use_rows(uses: Iterable[EmergencyUse], circumstances: bool = False
         "report_label": _label(gettext("Report")),
     }
     what_label = _label(gettext("What happened"))
+    report_title = gettext("Report %(reference)s")
+    cells, report_url = _Cells(), Request.PAGE.urls()
     rows = []
     for use in uses:
         ended = ""
         if use.ended_on and use.ended_on != use.used_on:
-            until = gettext("until %(date)s") % {"date": when(use.ended_on)}
-            ended = format_html('<br><span class="muted">{}</span>', _label(until))
+            ended = cells.piece(("until", use.ended_on), _until, use.ended_on)
         what = ""
         if circumstances:
-            what = format_html(
-                '<td data-label="{}"{}>{}</td>',
-                what_label,
-                lang_attr(use),
-                linebreaksbr(use.circumstances, True),
+            what = (
+                f'<td data-label="{what_label}"{cells.lang(use)}>{linebreaksbr(use.circumstances, True)}</td>'
+            )
+        state = getattr(use, "report_state", "")
+        report = cells.piece(("state", state), _emergency_report_tag, state)
+        if use.report is not None and use.report.submitted_at:
+            report += EMERGENCY_REPORT_LINK.format(
+                url=html.escape(report_url(use.report)),
+                title=report_title % {"reference": html.escape(use.report.reference)},
             )
         rows.append(
-            format_html(
-                EMERGENCY_USE_ROW,
+            EMERGENCY_USE_ROW.format(
                 pk=use.pk,
                 badges=badges(use),
-                **_agency_cells(use.agency),
-                **_technology_cells(use.technology),
-                used=when(use.used_on),
+                **cells.agency_and_technology(use.agency, use.technology),
+                used=cells.piece(use.used_on, when, use.used_on),
                 ended=ended,
-                due=when(use.report_due_on) or "—",
-                report=emergency_report_state(use),
+                due=cells.piece(use.report_due_on, when, use.report_due_on) or "—",
+                report=report,
                 circumstances=what,
                 **labels,
             )
@@ -526,24 +690,29 @@ def annual_report_rows(reports: Iterable[AnnualReport]) -> SafeString:
         "due_label": _label(gettext("Due")),
         "status_label": _label(gettext("Status")),
     }
+    cells, url = _Cells(), record_urls("ordinances:annual_report_detail", "1")
     rows = []
     for report in reports:
-        title = gettext("Report for %(year)s") % {"year": conditional_escape(localize(report.year))}
+        # The state depends on these alone (`annual_report_state`).
+        state = (report.status, report.is_overdue) if report.submitted_at else None
         rows.append(
-            format_html(
-                ANNUAL_REPORT_ROW,
+            ANNUAL_REPORT_ROW.format(
                 pk=report.pk,
-                url=record_url("ordinances:annual_report_detail", str(report.pk), "1"),
-                title=_label(title),
+                url=html.escape(url(str(report.pk))),
+                title=cells.piece(("year", report.year), _report_title, report.year),
                 badges=badges(report),
-                **_agency_cells(report.agency),
-                **_technology_cells(report.technology),
-                due=when(report.due_on),
-                status=annual_report_state(report),
+                **cells.agency_and_technology(report.agency, report.technology),
+                due=cells.piece(report.due_on, when, report.due_on),
+                status=cells.piece(("state", state), annual_report_state, report),
                 **labels,
             )
         )
     return mark_safe("".join(rows))
+
+
+def _report_title(year: int) -> str:
+    """An annual report's name in a list: the year it covers."""
+    return gettext("Report for %(year)s") % {"year": conditional_escape(localize(year))}
 
 
 @register.filter
