@@ -412,10 +412,14 @@ class _Scope:
     of one table's rows.
     """
 
-    def __init__(self, owner: Agency | Technology, rules: _Rules, today: datetime.date) -> None:
+    def __init__(
+        self, owner: Agency | Technology, rules: _Rules, today: datetime.date, *, demo_rows: bool = True
+    ) -> None:
         self.owner = owner
         self.rules = rules
         self.today = today
+        # False when the caller knows a real owner has no demo rows: its demo table is not asked for.
+        self.demo_rows = demo_rows
         self.by_agency = isinstance(owner, Technology)  # the rows name agencies
         self.own = "technology" if self.by_agency else "agency"
         self.other = "agency" if self.by_agency else "technology"
@@ -426,8 +430,13 @@ class _Scope:
 
     @property
     def tables(self) -> tuple[bool, ...]:
-        """The demo flags of the page's tables: real rows then demo rows; a demo record's page has only demo rows."""
-        return (True,) if self.owner.is_demo else (False, True)
+        """
+        The demo flags of the page's tables: real rows then demo rows; a demo record's page has
+        only demo rows, a real one known to have none (`demo_rows`) only real rows.
+        """
+        if self.owner.is_demo:
+            return (True,)
+        return (False, True) if self.demo_rows else (False,)
 
     def _records(self, is_demo: bool) -> Q:
         """Which of the owner's uses and requests belong to rows of the table (see `_is_demo`)."""
@@ -580,11 +589,15 @@ class _Scope:
             where: dict[str, object] = {self.own: self.owner}
             if only_listed:
                 where[f"{self.other}__in"] = set(listed)
-            for use in TechnologyUse.objects.filter(**where).select_related("agency", "technology"):
+            # The rows hold the agencies and technologies of their inventory rows and requests
+            # already (the owner and the listed records): neither is joined again.
+            for use in TechnologyUse.objects.filter(**where):
+                if (other := listed.get(getattr(use, f"{self.other}_id"))) is None:
+                    continue  # a record with no row listed here
+                use.agency, use.technology = self._pair(other)
                 key = (use.agency_id, use.technology_id, _is_demo(use.agency, use.technology, use.is_demo))
                 if (row := rows.get(key)) is not None:
                     row.use = use
-            # The rows hold the requests' agencies and technologies already: not joined again.
             telling = (
                 _public_requests()
                 .select_related(None)
@@ -643,8 +656,8 @@ class _Scope:
         return None
 
 
-def _scope(owner: Agency | Technology, today: datetime.date | None) -> _Scope:
-    return _Scope(owner, _Rules(_rules_in_force()), today or timezone.localdate())
+def _scope(owner: Agency | Technology, today: datetime.date | None, *, demo_rows: bool = True) -> _Scope:
+    return _Scope(owner, _Rules(_rules_in_force()), today or timezone.localdate(), demo_rows=demo_rows)
 
 
 def _full(scope: _Scope) -> Board:
@@ -711,14 +724,15 @@ def page_for_agency(
     demo_page: PageNumber = 1,
     per_page: int = 25,
     today: datetime.date | None = None,
+    demo_rows: bool = True,
 ) -> BoardPage:
     """
     `for_agency` a page at a time, for the agency's page: each table's counts by status and
-    the rows of one page, in at most ten queries (seven on a demo agency's page), loading
-    rows for that page only. `page` and `demo_page` are the page numbers
-    asked for, as sent.
+    the rows of one page, in at most ten queries (seven on a demo agency's page, or on a real
+    one when `demo_rows` is False: the caller knows it has no demo rows), loading rows for that
+    page only. `page` and `demo_page` are the page numbers asked for, as sent.
     """
-    return _paged(_scope(agency, today), page, demo_page, per_page)
+    return _paged(_scope(agency, today, demo_rows=demo_rows), page, demo_page, per_page)
 
 
 def page_for_technology(
@@ -728,9 +742,10 @@ def page_for_technology(
     demo_page: PageNumber = 1,
     per_page: int = 25,
     today: datetime.date | None = None,
+    demo_rows: bool = True,
 ) -> BoardPage:
     """`for_technology` a page at a time, for the technology's page (see `page_for_agency`)."""
-    return _paged(_scope(technology, today), page, demo_page, per_page)
+    return _paged(_scope(technology, today, demo_rows=demo_rows), page, demo_page, per_page)
 
 
 def for_inventory(uses: Iterable[TechnologyUse], today: datetime.date | None = None) -> list[BoardEntry]:

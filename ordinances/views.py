@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -242,7 +243,7 @@ def agency_list(request: HttpRequest) -> HttpResponse:
 
 
 def _split_demo(
-    requests: RequestQuerySet, page_is_demo: bool, demo: Q | None = None
+    requests: RequestQuerySet, page_is_demo: bool, demo: _Demo | None = None
 ) -> tuple[list[Request], list[Request]]:
     """
     The recent requests of a page, real ones apart from demo ones (a request is a demo when
@@ -253,22 +254,82 @@ def _split_demo(
         return list(requests[:RECENT]), []
     demo_rows = Q(is_demo=True) | Q(agency__is_demo=True) | Q(technology__is_demo=True)
     demo = _demo_requests() if demo is None else demo
-    return list(requests.exclude(demo_rows)[:RECENT]), list(requests.filter(demo)[:RECENT])
+    real = list(requests.exclude(demo_rows)[:RECENT])
+    return real, list(requests.filter(demo.q)[:RECENT]) if demo.may_have("request") else []
 
 
-def _demo_requests() -> Q:
+@dataclass(frozen=True)
+class _Demo:
+    """
+    The demo records a real page lists apart: `q` selects them among requests, emergency uses,
+    violations or annual reports (it, its agency or its technology is a demo). `flagged` names
+    the kinds of record with at least one demo row of their own in the city (inventory rows:
+    of the page's record). With no demo agency or technology, a kind not flagged has no demo
+    row at all, and its demo section is known empty without asking (the city's own data has none).
+    """
+
+    q: Q
+    by_record: bool  # some agency or technology is a demo
+    flagged: frozenset[str]
+
+    def may_have(self, kind: str) -> bool:
+        """
+        Whether the demo rows of `kind` may exist: "request", "emergency_use", "violation",
+        "annual_report", or "technology_use" (of the record `_demo_requests` was given only).
+        """
+        return self.by_record or kind in self.flagged
+
+    @property
+    def on_board(self) -> bool:
+        """Whether the record's status board may have demo rows (of demo requests, inventory rows or records)."""
+        return self.may_have("request") or self.may_have("technology_use")
+
+
+def _demo_requests(**uses_of: Agency | Technology) -> _Demo:
     """
     The demo requests (it, its agency or its technology is a demo) named by the few demo
     agencies and technologies, read first in one query, rather than by a join: the database
     then finds them through indexes (request_demo_created and the foreign keys) instead of
-    reading every request of a page's record to learn that none is a demo.
+    reading every request of a page's record to learn that none is a demo. The same query
+    asks whether any request, emergency use, violation or annual report is a demo itself
+    (one row at most each, through the `is_demo` indexes), and, given a record (`agency=` or
+    `technology=`), whether one of its inventory rows is (through its own index), so that a
+    page need not ask for demo rows there are none of.
     """
     agencies = Agency.objects.filter(is_demo=True).order_by().values_list(Value("agency"), "pk")
     technologies = Technology.objects.filter(is_demo=True).order_by().values_list(Value("technology"), "pk")
+    # The first demo row of each kind, if any (a LIMIT inside the union's parts, which SQLite
+    # refuses, is written as a subquery of each part instead).
+    flagged: list[QuerySet[Any]] = [
+        model.objects.filter(pk=Subquery(model.objects.filter(is_demo=True).order_by().values("pk")[:1]))
+        .order_by()
+        .values_list(Value(kind), "pk")
+        for kind, model in (
+            ("request", Request),
+            ("emergency_use", EmergencyUse),
+            ("violation", Violation),
+            ("annual_report", AnnualReport),
+        )
+    ]
+    if uses_of:
+        first_use = TechnologyUse.objects.filter(is_demo=True, **uses_of).order_by().values("pk")[:1]
+        flagged.append(
+            TechnologyUse.objects.filter(pk=Subquery(first_use))
+            .order_by()
+            .values_list(Value("technology_use"), "pk")
+        )
     ids: dict[str, list[int]] = {"agency": [], "technology": []}
-    for kind, pk in agencies.union(technologies, all=True):
-        ids[kind].append(pk)
-    return Q(is_demo=True) | Q(agency_id__in=ids["agency"]) | Q(technology_id__in=ids["technology"])
+    kinds: set[str] = set()
+    for kind, pk in agencies.union(technologies, *flagged, all=True):
+        if kind in ids:
+            ids[kind].append(pk)
+        else:
+            kinds.add(kind)
+    return _Demo(
+        q=Q(is_demo=True) | Q(agency_id__in=ids["agency"]) | Q(technology_id__in=ids["technology"]),
+        by_record=bool(ids["agency"] or ids["technology"]),
+        flagged=frozenset(kinds),
+    )
 
 
 class _AmongValuesOf(Func):
@@ -293,7 +354,25 @@ class _AmongValuesOf(Func):
         )
 
 
-def _standing_conditions(demo: Q | None, **where: object) -> dict[str, object]:
+# What partials/conditions_table.html reads of a condition and the request it belongs to
+# (`with_request`), and no more: the request's, its decision's, agency's and technology's
+# other columns would be read and parsed for nothing.
+STANDING_CONDITION_FIELDS = (
+    "decision_id",
+    "text",
+    "due_on",
+    "status",
+    "status_changed_on",
+    "decision__language",
+    "decision__request__reference",
+    "decision__request__agency__name",
+    "decision__request__agency__language",
+    "decision__request__technology__name",
+    "decision__request__technology__language",
+)
+
+
+def _standing_conditions(demo: _Demo | None, **where: object) -> dict[str, object]:
     """
     The conditions of the approvals standing now (of the public requests `where` selects),
     real ones apart from demo ones (`demo`, from `_demo_requests`; None on a demo record's
@@ -308,9 +387,9 @@ def _standing_conditions(demo: Q | None, **where: object) -> dict[str, object]:
     the database (`_AmongValuesOf`), so the page never reads the approvals themselves.
     """
     approvals = Request.objects.public().filter(status__in=Request.ACTIVE_STATES, **where)
-    standing_sets = (
-        {False: approvals} if demo is None else {False: approvals.exclude(demo), True: approvals.filter(demo)}
-    )
+    standing_sets = {False: approvals} if demo is None else {False: approvals.exclude(demo.q)}
+    if demo is not None and demo.may_have("request"):
+        standing_sets[True] = approvals.filter(demo.q)
     due_soonest = (F("due_on").asc(nulls_last=True), "pk")
 
     def standing(approvals: RequestQuerySet) -> list[Condition]:
@@ -323,6 +402,7 @@ def _standing_conditions(demo: Q | None, **where: object) -> dict[str, object]:
         return list(
             Condition.objects.filter(pk__in=shown)
             .select_related("decision__request__agency", "decision__request__technology")
+            .only(*STANDING_CONDITION_FIELDS)
             .annotate(standing_count=count_where(theirs))
             .order_by(*due_soonest)
         )
@@ -346,12 +426,16 @@ BOARD_PAGE = "board_page"
 DEMO_BOARD_PAGE = "demo_board_page"
 
 
-def _board_pages(request: HttpRequest) -> dict[str, Any]:
-    """The board pages asked for, as sent (the board makes sense of any text), and their size."""
+def _board_pages(request: HttpRequest, demo: _Demo | None) -> dict[str, Any]:
+    """
+    The board pages asked for, as sent (the board makes sense of any text), and their size;
+    whether a real record's board may have demo rows (`demo`, None on a demo record's page).
+    """
     return {
         "page": request.GET.get(BOARD_PAGE),
         "demo_page": request.GET.get(DEMO_BOARD_PAGE),
         "per_page": settings.PORTAL_PAGE_SIZE,
+        "demo_rows": demo is None or demo.on_board,
     }
 
 
@@ -359,11 +443,13 @@ def _board_pages(request: HttpRequest) -> dict[str, Any]:
 def agency_detail(request: HttpRequest, slug: str) -> HttpResponse:
     agency = get_object_or_404(Agency, slug=slug)
     # Read once for the page's sections: a real page shows demo rows apart.
-    demo = None if agency.is_demo else _demo_requests()
-    requests, demo_requests = _split_demo(_public_requests().filter(agency=agency), agency.is_demo, demo)
+    demo = None if agency.is_demo else _demo_requests(agency=agency)
+    # The request table's columns only (`for_table`).
+    own_requests = Request.objects.public().for_table().filter(agency=agency)
+    requests, demo_requests = _split_demo(own_requests, agency.is_demo, demo)
     context = {
         "agency": agency,
-        "board": board.page_for_agency(agency, **_board_pages(request)),
+        "board": board.page_for_agency(agency, **_board_pages(request, demo)),
         "requests": requests,
         "demo_requests": demo_requests,
         **_standing_conditions(demo, agency=agency),
@@ -395,13 +481,13 @@ def technology_list(request: HttpRequest) -> HttpResponse:
 def technology_detail(request: HttpRequest, slug: str) -> HttpResponse:
     technology = get_object_or_404(Technology, slug=slug)
     # The rules speak about categories, so every request under them for this category
-    # matters here, not only those naming this exact record.
-    same_category = _public_requests().filter(technology__category=technology.category)
-    demo = None if technology.is_demo else _demo_requests()
+    # matters here, not only those naming this exact record. The request table's columns only.
+    same_category = Request.objects.public().for_table().filter(technology__category=technology.category)
+    demo = None if technology.is_demo else _demo_requests(technology=technology)
     requests, demo_requests = _split_demo(same_category, technology.is_demo, demo)
     context = {
         "technology": technology,
-        "board": board.page_for_technology(technology, **_board_pages(request)),
+        "board": board.page_for_technology(technology, **_board_pages(request, demo)),
         "requests": requests,
         "demo_requests": demo_requests,
         **_standing_conditions(demo, technology=technology),
@@ -671,10 +757,6 @@ def _with_report_state(uses: Iterable[EmergencyUse]) -> list[EmergencyUse]:
     return rows
 
 
-def _public_emergency_uses() -> QuerySet[EmergencyUse]:
-    return EmergencyUse.objects.public().select_related("agency", "technology", "ordinance", "report")
-
-
 def _public_violations() -> QuerySet[Violation]:
     return Violation.objects.public().select_related("agency", "technology", "ordinance")
 
@@ -684,21 +766,28 @@ def _public_annual_reports() -> QuerySet[AnnualReport]:
 
 
 def oversight_sections(
-    *, agency: Agency | None = None, technology: Technology | None = None, demo: Q | None = None
+    *, agency: Agency | None = None, technology: Technology | None = None, demo: _Demo | None = None
 ) -> dict:
     """
     The emergency uses, published violations and public annual reports of one agency or
     one technology, the most recent first, real ones apart from demo ones (`demo`, from
     `_demo_requests`, read here when not given): six queries (seven when it is read here),
-    however many rows. For `partials/oversight_sections.html`.
+    however many rows, fewer when a kind has no demo rows (`_Demo.may_have`). For
+    `partials/oversight_sections.html`.
     """
     record: Agency | Technology | None = agency or technology
     assert record is not None
     scope: dict[str, Agency | Technology] = {"agency": agency} if agency else {"technology": record}
+    # Each set by the kind of record `_Demo.may_have` knows it as (less an "s"), with the
+    # columns its table's rows read alone (`for_table`), as on the oversight lists.
     sets: dict[str, QuerySet[Any]] = {
-        "emergency_uses": _public_emergency_uses().filter(**scope).order_by("-used_on", "-pk"),
-        "violations": _public_violations().filter(**scope).order_by("-found_on", "-pk"),
-        "annual_reports": _public_annual_reports()
+        "emergency_uses": EmergencyUse.objects.public()
+        .for_table()
+        .filter(**scope)
+        .order_by("-used_on", "-pk"),
+        "violations": Violation.objects.public().for_table().filter(**scope).order_by("-found_on", "-pk"),
+        "annual_reports": AnnualReport.objects.public()
+        .for_table()
         .filter(**scope)
         .order_by("-year", "agency__name", "technology__name"),
     }
@@ -717,7 +806,10 @@ def oversight_sections(
         if demo is None:
             real, demo_rows = list(queryset[:RECENT]), []
         else:
-            real, demo_rows = list(queryset.exclude(demo)[:RECENT]), list(queryset.filter(demo)[:RECENT])
+            real = list(queryset.exclude(demo.q)[:RECENT])
+            demo_rows = (
+                list(queryset.filter(demo.q)[:RECENT]) if demo.may_have(name.removesuffix("s")) else []
+            )
         if name == "emergency_uses":
             real, demo_rows = _with_report_state(real), _with_report_state(demo_rows)
         sections[name] = real

@@ -916,16 +916,25 @@ def board_rows(entries: Iterable[BoardEntry], by_agency: bool = False) -> SafeSt
         "use_label": _label(gettext("Inventory")),
     }
     list_url = reverse("ordinances:request_list")
+    # What rows share is made once a table (`_Cells`): the links' address pattern, each
+    # language's `lang`, the Demo badge, each status's words, each rule's cell (rows of one
+    # category share it), and the empty cells' words.
+    cells, none = _Cells(), _muted(gettext("None"))
+    url_of = Agency.PAGE.urls() if by_agency else Technology.PAGE.urls()
     rows = []
     for entry in entries:
         if by_agency:
-            cells = _agency_cells(entry.agency)
-            name = format_html('<a class="usa-link" href="{agency_url}"{agency_lang}>{agency}</a>', **cells)
+            agency = entry.agency
+            name = format_html(
+                '<a class="usa-link" href="{}"{}>{}</a>', url_of(agency), cells.lang(agency), agency.name
+            )
         else:
             technology = entry.technology
-            cells = _technology_cells(technology)
             name = format_html(
-                '<a class="usa-link" href="{technology_url}"{technology_lang}>{technology}</a>', **cells
+                '<a class="usa-link" href="{}"{}>{}</a>',
+                url_of(technology),
+                cells.lang(technology),
+                technology.name,
             )
             category = technology.get_category_display()
             if category != technology.name:
@@ -933,17 +942,18 @@ def board_rows(entries: Iterable[BoardEntry], by_agency: bool = False) -> SafeSt
         until = ""
         if entry.until:
             until = format_html(" {}", _sentence(gettext("until %(date)s"), date=when(entry.until)))
+        rule = entry.rule.pk if entry.rule is not None else None
         rows.append(
             format_html(
                 BOARD_ROW,
                 name=name,
-                badges=badges(entry),
+                badges=cells.piece(("badges", entry.is_demo), badges, entry),
                 tone=board_status_class(entry.code),
-                status=board_status_label(entry),
+                status=cells.piece(("status", entry.code, entry.active_count), board_status_label, entry),
                 until=until,
-                rule=_board_rule(entry),
-                active=_board_active(entry, list_url),
-                pending=_board_pending(entry, list_url),
+                rule=cells.piece(("rule", rule), _board_rule, entry),
+                active=_board_active(entry, list_url) if entry.active else none,
+                pending=_board_pending(entry, list_url) if entry.pending else none,
                 use=_board_use(entry),
                 **labels,
             )
