@@ -20,6 +20,7 @@ from model_bakery import baker
 
 from ordinances import oversight, roles, workflow
 from ordinances.models import (
+    Agency,
     AnnualReport,
     Category,
     Deadline,
@@ -445,3 +446,33 @@ def test_a_staff_user_is_not_shown_more_than_the_public(client, staff, agency_a,
     client.force_login(make_user("reader", roles.STAFF))
 
     assert "Internal only." not in client.get(VIOLATION_LIST).content.decode()
+
+
+HOSTILE = '<script>alert(1)</script> & "quoted"'
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "ordinances:emergency_use_list",
+        "ordinances:violation_list",
+        "ordinances:agency_list",
+        "ordinances:technology_list",
+    ],
+)
+def test_names_typed_into_records_are_escaped_in_every_table_row_built_in_python(
+    client, page, staff, liaison_a, agency_a, drone, ordinance
+):
+    # The rows are format strings filled with values escaped once a table (`_Cells`), not
+    # format_html: a value put in unescaped would run here.
+    Agency.objects.filter(pk=agency_a.pk).update(name=f"Agency {HOSTILE}")
+    Technology.objects.filter(pk=drone.pk).update(name=f"Drone {HOSTILE}")
+    agency_a.refresh_from_db()
+    drone.refresh_from_db()
+    record_use(liaison_a, agency_a, drone, ordinance, days_ago(3))
+    published_violation(staff, agency_a, drone, ordinance, description=f"Kept {HOSTILE}")
+
+    html = client.get(reverse(page)).content.decode()
+
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quoted&quot;" in html
