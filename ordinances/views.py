@@ -29,6 +29,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    Window,
 )
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -378,13 +379,16 @@ def _standing_conditions(demo: _Demo | None, **where: object) -> dict[str, objec
     real ones apart from demo ones (`demo`, from `_demo_requests`; None on a demo record's
     page, which shows them all together) as in `_split_demo`: what the agency must still do, has
     done, or is late with. Only the `RECENT` due soonest of each, with how many there are in
-    all (counted in the same query), so the page does not grow with the years of approvals.
+    all (counted in the query that chooses them), so the page does not grow with the years of
+    approvals.
 
-    One query for each of the real and the demo conditions: the standing approvals' decisions,
-    found through the decision's unique index on its request among the approvals' keys (joined,
-    PostgreSQL would read every decision in the city to find a few hundred; looked up one
-    approval at a time, it ran a subquery for each), give the conditions through theirs, all in
-    the database (`_AmongValuesOf`), so the page never reads the approvals themselves.
+    Two queries for each of the real and the demo conditions (one when there are none): the
+    keys of those shown and how many there are, then those shown. The standing approvals'
+    decisions, found through the decision's unique index on its request among the approvals'
+    keys (joined, PostgreSQL would read every decision in the city to find a few hundred;
+    looked up one approval at a time, it ran a subquery for each), give the conditions through
+    theirs, all in the database (`_AmongValuesOf`), so the page never reads the approvals
+    themselves.
     """
     approvals = Request.objects.public().filter(status__in=Request.ACTIVE_STATES, **where)
     standing_sets = {False: approvals} if demo is None else {False: approvals.exclude(demo.q)}
@@ -392,32 +396,37 @@ def _standing_conditions(demo: _Demo | None, **where: object) -> dict[str, objec
         standing_sets[True] = approvals.filter(demo.q)
     due_soonest = (F("due_on").asc(nulls_last=True), "pk")
 
-    def standing(approvals: RequestQuerySet) -> list[Condition]:
-        # The conditions chosen and counted alone, then only those shown joined to their
-        # requests: joined first, every decision in the city would be read again.
+    def standing(approvals: RequestQuerySet) -> tuple[list[Condition], int]:
+        # The conditions chosen and counted alone, in one pass (a window counts them all before
+        # the limit keeps those shown: counted in a subquery of its own, the approvals'
+        # decisions and their conditions were looked up twice, a few hundred probes each at
+        # 100,000 requests), then only those shown joined to their requests: joined first,
+        # every standing condition would be joined before the limit.
         keys = approvals.order_by().values("pk")
         decisions = Decision.objects.filter(_AmongValuesOf("request_id", keys)).values("pk")
         theirs = Condition.objects.filter(_AmongValuesOf("decision_id", decisions))
-        shown = theirs.order_by(*due_soonest).values("pk")[:RECENT]
-        return list(
-            Condition.objects.filter(pk__in=shown)
+        shown = list(
+            theirs.order_by(*due_soonest)
+            .annotate(standing_count=Window(Count("pk")))
+            .values_list("pk", "standing_count")[:RECENT]
+        )
+        if not shown:
+            return [], 0
+        conditions = list(
+            Condition.objects.filter(pk__in=[pk for pk, _ in shown])
             .select_related("decision__request__agency", "decision__request__technology")
             .only(*STANDING_CONDITION_FIELDS)
-            .annotate(standing_count=count_where(theirs))
             .order_by(*due_soonest)
         )
+        return conditions, shown[0][1]
 
     rows = {in_demo: standing(approvals) for in_demo, approvals in standing_sets.items()}
-    rows.setdefault(True, [])
-
-    def total(rows: list[Condition]) -> int:
-        return rows[0].standing_count if rows else 0  # type: ignore[attr-defined]
-
+    rows.setdefault(True, ([], 0))
     return {
-        "conditions": rows[False],
-        "condition_count": total(rows[False]),
-        "demo_conditions": rows[True],
-        "demo_condition_count": total(rows[True]),
+        "conditions": rows[False][0],
+        "condition_count": rows[False][1],
+        "demo_conditions": rows[True][0],
+        "demo_condition_count": rows[True][1],
     }
 
 

@@ -135,6 +135,22 @@ def test_a_board_row_with_three_approvals_has_no_link_to_more(client, make_reque
     assert "more</a>" not in page
 
 
+def test_standing_conditions_are_looked_up_once_to_show_some_and_count_all(
+    client, make_request, agency_a, drone
+):
+    # Counted apart from those shown, the approvals' decisions and their conditions were looked
+    # up twice, each a few hundred index probes for a large agency at 100,000 requests.
+    standing_approvals(make_request, 12)
+    lookup = ('"decision_id" IN (SELECT', '"decision_id" = ANY(ARRAY(SELECT')
+
+    for url in pages(agency_a, drone):
+        page = client.get(url).content.decode()
+        found = sum(sql.count(way) for sql in queries_of(client, url) for way in lookup)
+
+        assert "The 10 due soonest of 12 conditions." in page
+        assert found == 1, url
+
+
 # ---------------------------------------------------------------------------
 # PostgreSQL: every query through an index
 # ---------------------------------------------------------------------------
