@@ -31,6 +31,7 @@ from typing import Any
 
 from django.contrib.admin.models import DELETION, LogEntry
 from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.models import Expression, Max, Model, QuerySet, Subquery, Value
 from django.db.models.sql.compiler import SQLCompiler
@@ -144,6 +145,8 @@ def _parts(now: datetime.datetime) -> list[QuerySet[Any]]:
 
 # A moment no record holds, compiled in the place of `now` and replaced by it on each run.
 _NOW_STAND_IN = datetime.datetime(1999, 12, 31, 23, 59, 58, 987654, tzinfo=datetime.UTC)
+# The name of `latest`'s prepared statement on each PostgreSQL connection.
+STATEMENT = "portal_freshness"
 
 
 @dataclass(frozen=True)
@@ -156,12 +159,21 @@ class _Compiled:
     compiler: SQLCompiler
     converters: dict[int, Any]
 
+    def prepare_sql(self, connection: BaseDatabaseWrapper) -> str:
+        """PostgreSQL's `PREPARE` of the query: its constants written in, `now` its one parameter."""
+        pieces = self.sql.split("%s")
+        if len(pieces) != len(self.params) + 1 or "%%" in self.sql:
+            raise ValueError("The freshness query's placeholders cannot be told apart.")
+        ops: Any = connection.ops  # PostgreSQL's, which composes SQL with its literals
+        sql = [pieces[0]]
+        for index, (param, piece) in enumerate(zip(self.params, pieces[1:], strict=True)):
+            sql.append("$1" if index == self.now_at else ops.compose_sql("%s", [param]))
+            sql.append(piece)
+        return f"PREPARE {STATEMENT} (timestamptz) AS {''.join(sql)}"
+
 
 # Built and compiled once per database and process: building the ten querysets and compiling
 # their SQL cost several times what the database takes to answer (every public answer asks).
-# On PostgreSQL the same SQL text each time also lets psycopg prepare it on the connection
-# (settings.DATABASES, DATABASE_PREPARED_STATEMENTS), so that it is planned once, not on
-# every answer: planning the ten parts took longer than running them.
 _compiled: dict[str, _Compiled] = {}
 
 
@@ -176,6 +188,22 @@ def _compile(alias: str) -> _Compiled:
     return _Compiled(sql, tuple(params), now_at, compiler, compiler.get_converters(columns))
 
 
+def _prepares(connection: BaseDatabaseWrapper) -> bool:
+    """
+    Whether `latest` runs as a prepared statement on `connection`: on PostgreSQL, where
+    planning the ten parts took longer than running them, unless a pooler in transaction
+    mode (which needs DISABLE_SERVER_SIDE_CURSORS, docs/deployment.md) may hand each
+    transaction another server session, which would not know the statement.
+    """
+    settings = connection.settings_dict
+    return (
+        connection.vendor == "postgresql"
+        and not settings.get("DISABLE_SERVER_SIDE_CURSORS")
+        # Binding on the client, as Django does by default: the one call below sends two statements.
+        and not settings.get("OPTIONS", {}).get("server_side_binding")
+    )
+
+
 def _rows(now: datetime.datetime) -> list[tuple[str, datetime.datetime | None]]:
     """`_parts(now)`'s rows, from the SQL compiled for the database Django would read them from."""
     alias = router.db_for_read(Request)
@@ -183,10 +211,21 @@ def _rows(now: datetime.datetime) -> list[tuple[str, datetime.datetime | None]]:
     if compiled is None:
         compiled = _compiled[alias] = _compile(alias)
     connection = connections[alias]
-    params = list(compiled.params)
-    params[compiled.now_at] = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        cursor.execute(compiled.sql, params)
+        if _prepares(connection):
+            execute = f"EXECUTE {STATEMENT} (%s)"
+            # Prepared once per server session, which keeps it as long as the connection, in
+            # the same call as its first run: still one query.
+            if getattr(connection, "portal_freshness_prepared_on", None) is not connection.connection:
+                cursor.execute(f"{compiled.prepare_sql(connection)}; {execute}", [now])
+                cursor.nextset()
+                connection.portal_freshness_prepared_on = connection.connection  # type: ignore[attr-defined]
+            else:
+                cursor.execute(execute, [now])
+        else:
+            params = list(compiled.params)
+            params[compiled.now_at] = connection.ops.adapt_datetimefield_value(now)
+            cursor.execute(compiled.sql, params)
         rows = cursor.fetchall()
     if compiled.converters:
         rows = list(compiled.compiler.apply_converters(rows, compiled.converters))

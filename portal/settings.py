@@ -157,13 +157,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # No JIT: the status board's grouped counts are estimated above PostgreSQL's JIT threshold,
     # and compiling them cost 0.1 to 3 s a page, many times what running them costs.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
-    # Prepared statements: psycopg prepares a query on a connection once it has run it 5
-    # times (its default), and PostgreSQL then plans it once rather than on every view.
-    # Planning a request-table query with its joins cost 0.5 to 2 ms (the table carries
-    # many indexes to weigh), often more than running it. Django turns them off by default
-    # for transaction-mode poolers (PgBouncer before 1.21), which cannot keep them:
-    # DATABASE_PREPARED_STATEMENTS=0 behind one (docs/deployment.md).
-    if envbool("DATABASE_PREPARED_STATEMENTS", True):
+    # Prepared statements, off unless DATABASE_PREPARED_STATEMENTS=1: psycopg then prepares a
+    # query once a connection has run it 5 times, and PostgreSQL plans it once rather than on
+    # every view (planning a joined request-table query cost 0.5 to 2 ms). Not the default:
+    # after five runs PostgreSQL may keep one generic plan, and a generic plan cannot use a
+    # partial index whose condition a parameter decides (`status IN ($1, ...)`, `is_demo =
+    # $1`): the home page's requests awaiting a decision then read thousands of newer requests
+    # instead of their own index (docs/deployment.md, "Connections"). Transaction-mode poolers
+    # before PgBouncer 1.21 cannot keep them either.
+    if envbool("DATABASE_PREPARED_STATEMENTS", False):
         DATABASES["default"]["OPTIONS"].update({"server_side_binding": True, "prepare_threshold": 5})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Workflow transitions take a write lock up front so two writers queue instead of
