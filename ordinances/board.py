@@ -45,6 +45,7 @@ from django.db.models import (
     F,
     OrderBy,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -786,9 +787,9 @@ class Prohibitions:
         """The prohibited categories by name, each once."""
         return list(dict.fromkeys(str(rule.get_category_display()) for rule in self.rules))
 
-    @property
+    @cached_property
     def exceptions(self) -> list[StatutoryException]:
-        """The exceptions the prohibiting ordinances name for the categories they prohibit."""
+        """The exceptions the prohibiting ordinances name for the categories they prohibit (counted and checked: found once)."""
         found = {
             exception.pk: exception
             for rule in self.rules
@@ -811,10 +812,21 @@ def prohibitions() -> Prohibitions:
             ordinance__is_demo=False,
         )
         .select_related("ordinance")
-        .prefetch_related("ordinance__exceptions")
+        # Only what the sentence and the list read: not the ordinance's full text, nor the
+        # exceptions' texts, read and parsed on every view of the home page for nothing.
+        .only("category", "note", "ordinance__slug", "ordinance__file_number", "ordinance__language")
+        .prefetch_related(
+            Prefetch(
+                "ordinance__exceptions",
+                queryset=StatutoryException.objects.only("ordinance", "category", "verified"),
+            )
+        )
         .order_by("category", "ordinance__file_number")
     )
     police = (
-        Agency.objects.filter(covered=True, kind=Agency.Kind.POLICE, is_demo=False).order_by("name").first()
+        Agency.objects.filter(covered=True, kind=Agency.Kind.POLICE, is_demo=False)
+        .only("name", "language")
+        .order_by("name")
+        .first()
     )
     return Prohibitions(tuple(rules), police)

@@ -15,7 +15,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -69,6 +69,26 @@ def record_urls(name: str, sample: str) -> Callable[[str], str]:
         return before + key + after if _PLAIN_KEY.match(key) else reverse(name, args=[key])
 
     return url
+
+
+class Constant(Value):
+    """
+    A code written into the SQL, not sent as a parameter. With prepared statements
+    (DATABASE_PREPARED_STATEMENTS=1, docs/deployment.md) PostgreSQL may reuse one generic
+    plan whatever the parameters, and a parameter never matches a partial index's
+    condition: `status IN ($1, ...)` would read the requests newest first and skip the rest
+    of the city's history to find ten awaiting a decision, where `status IN ('submitted',
+    ...)` reads them from their own index. Codes only: a value that is not one is refused,
+    never quoted.
+    """
+
+    def __init__(self, value: str) -> None:
+        if not _PLAIN_KEY.match(value):
+            raise ValueError(f"not a code: {value!r}")
+        super().__init__(value, output_field=models.CharField())
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        return f"'{self.value}'", []
 
 
 @dataclass(frozen=True)
@@ -167,6 +187,13 @@ class OrdinanceQuerySet(models.QuerySet["Ordinance"]):
     def in_force(self) -> OrdinanceQuerySet:
         """Ordinances whose rules apply today."""
         return self.filter(status__in=Ordinance.IN_FORCE)
+
+    def for_links(self) -> OrdinanceQuerySet:
+        """
+        The columns a link to an ordinance with its adoption date reads (the home page's list
+        of laws), and no others: not its full text, read and parsed on every view for nothing.
+        """
+        return self.only("slug", "file_number", "title", "language", "adopted_on", "unverified_note")
 
     def with_process(self) -> OrdinanceQuerySet:
         """
@@ -768,7 +795,7 @@ class RequestQuerySet(models.QuerySet["Request"]):
 
     def awaiting_decision(self) -> RequestQuerySet:
         """Pending and with the council: not those returned to the agency, which wait on the agency."""
-        return self.filter(status__in=Request.AWAITING_DECISION)
+        return self.filter(status__in=[Constant(status) for status in Request.AWAITING_DECISION])
 
     def open_for_comment(self, today: datetime.date) -> RequestQuerySet:
         """Requests whose public comment period is open on `today`, the one closing soonest first."""
@@ -798,6 +825,27 @@ class RequestQuerySet(models.QuerySet["Request"]):
         and build than the rows' HTML.
         """
         return self.select_related("agency", "technology").only(*Request.TABLE_FIELDS)
+
+    def for_awaiting_rows(self) -> RequestQuerySet:
+        """
+        The columns a row of the home page's "Awaiting a decision" reads (`awaiting_rows`)
+        and its next date (`progress.next_date`: the request's dates, its decision's, its
+        ordinance's deadline rows), and no others: `for_list`'s every text of the request and
+        its ordinance's full text cost more to read and build than the rows.
+        """
+        return (
+            self.select_related("agency", "technology", "ordinance", "decision")
+            .only(*Request.AWAITING_FIELDS)
+            .prefetch_related("ordinance__deadlines")
+        )
+
+    def for_decided_rows(self) -> RequestQuerySet:
+        """The columns a row of the home page's "Decided recently" reads (`decided_rows`), and no others."""
+        return self.select_related("agency", "technology", "decision").only(*Request.DECIDED_FIELDS)
+
+    def for_items(self) -> RequestQuerySet:
+        """The columns an item of the home page's comment and hearing lists reads (`comment_items`, `hearing_items`)."""
+        return self.only(*Request.ITEM_FIELDS)
 
 
 class Request(models.Model):
@@ -888,6 +936,51 @@ class Request(models.Model):
         "technology__slug",
         "technology__name",
         "technology__language",
+    )
+    # The columns of the home page's rows and items (`RequestQuerySet.for_awaiting_rows` ...).
+    ROW_LINK_FIELDS = ("reference", "title", "language", "is_demo")
+    AWAITING_FIELDS = (
+        *ROW_LINK_FIELDS,
+        "kind",
+        "status",
+        "submitted_at",
+        "advisory_referred_on",
+        "comment_period_opened_on",
+        "comment_period_ends_on",
+        "comment_period_closed_on",
+        "hearing_noticed_on",
+        "hearing_at",
+        "emergency_used_on",
+        "agency__slug",
+        "agency__name",
+        "agency__language",
+        "technology__slug",
+        "technology__name",
+        "technology__language",
+        "ordinance__slug",
+        "decision__decided_on",
+        "decision__effective_on",
+    )
+    DECIDED_FIELDS = (
+        *ROW_LINK_FIELDS,
+        "status",
+        "agency__slug",
+        "agency__name",
+        "agency__language",
+        "technology__name",
+        "technology__language",
+        "decision__outcome",
+        "decision__decided_on",
+        "decision__votes_yes",
+        "decision__votes_no",
+    )
+    ITEM_FIELDS = (
+        *ROW_LINK_FIELDS,
+        "comment_period_ends_on",
+        "hearing_at",
+        "hearing_room",
+        "hearing_address",
+        "hearing_remote_url",
     )
     # What each kind must say before it is submitted (besides title and purpose).
     REQUIRED_AT_SUBMISSION: dict[str, tuple[str, ...]] = {

@@ -172,22 +172,19 @@ def home(request: HttpRequest) -> HttpResponse:
     # Lists, not querysets: the template asks each whether it is empty, then shows it. Each
     # list joins only the records its rows name: the comment and hearing lists name none.
     context = {
-        "ordinances": list(Ordinance.objects.in_force().filter(is_demo=False)),
+        "ordinances": list(Ordinance.objects.in_force().filter(is_demo=False).for_links()),
         "prohibitions": board.prohibitions(),
         # Each row shows its next deadline, computed from its ordinance's deadline rows.
         "awaiting": list(
-            public.for_list()
-            .awaiting_decision()
-            .prefetch_related("ordinance__deadlines")
-            .order_by("-submitted_at", "-pk")[:RECENT]
+            public.for_awaiting_rows().awaiting_decision().order_by("-submitted_at", "-pk")[:RECENT]
         ),
         "decided": list(
-            public.select_related("agency", "technology", "decision")
+            public.for_decided_rows()
             .filter(decision__isnull=False)
             .order_by("-decision__decided_on", "-pk")[:RECENT]
         ),
-        "open_for_comment": list(public.open_for_comment(timezone.localdate(now))[:RECENT]),
-        "hearings": list(public.hearings_ahead(now)[:RECENT]),
+        "open_for_comment": list(public.for_items().open_for_comment(timezone.localdate(now))[:RECENT]),
+        "hearings": list(public.for_items().hearings_ahead(now)[:RECENT]),
     }
     return render(request, "ordinances/home.html", context)
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from ordinances import roles, workflow
 from ordinances.models import (
     Condition,
+    Constant,
     Deadline,
     Event,
     OrdinanceChange,
@@ -320,3 +321,15 @@ def test_an_ordinance_with_a_change_history_cannot_be_deleted(ordinance):
 def test_the_awaiting_index_covers_exactly_the_states_awaiting_a_decision():
     index = next(i for i in Request._meta.indexes if i.name == "request_awaiting")
     assert set(dict(index.condition.children)["status__in"]) == set(Request.AWAITING_DECISION)
+
+
+def test_a_constant_is_written_into_the_sql_so_a_generic_plan_can_use_a_partial_index(db):
+    sql, params = Request.objects.awaiting_decision().query.sql_with_params()
+    assert "'submitted'" in sql
+    assert "submitted" not in params
+
+
+@pytest.mark.parametrize("value", ["x'); DROP TABLE ordinances_request; --", "two words", ""])
+def test_a_constant_refuses_anything_but_a_code(value):
+    with pytest.raises(ValueError):
+        Constant(value)

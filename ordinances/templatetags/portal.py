@@ -37,6 +37,7 @@ from ordinances.models import (
     Comment,
     Condition,
     Deadline,
+    Decision,
     EmergencyUse,
     Event,
     Ordinance,
@@ -318,20 +319,6 @@ def _label(translated: str) -> SafeString:
     return mark_safe(translated)
 
 
-def _agency_cells(agency: Agency) -> dict[str, str]:
-    """The agency cell's link of a row built here: its address, its `lang`, its name."""
-    return {"agency_url": agency.get_absolute_url(), "agency_lang": lang_attr(agency), "agency": agency.name}
-
-
-def _technology_cells(technology: Technology) -> dict[str, str]:
-    """The technology cell's link of a row built here: its address, its `lang`, its name."""
-    return {
-        "technology_url": technology.get_absolute_url(),
-        "technology_lang": lang_attr(technology),
-        "technology": technology.name,
-    }
-
-
 class _Cells:
     """
     What the rows of one oversight table share, worked out once for the table rather than in
@@ -364,8 +351,12 @@ class _Cells:
         """`choice_label(choices, value)`, escaped, once per value in a table."""
         return self.piece(("label", choices, value), lambda: html.escape(choice_label(choices, value)))
 
+    def agency_url(self, agency: Agency) -> str:
+        """The address of an agency's page, from the table's pattern."""
+        return self._agency_url(agency)
+
     def agency_and_technology(self, agency: Agency, technology: Technology) -> dict[str, str]:
-        """`_agency_cells` and `_technology_cells` of a row, escaped (as `format_html` would)."""
+        """The agency and technology cells of a row: their links' addresses, `lang` and names, escaped."""
         return {
             "agency_url": html.escape(self._agency_url(agency)),
             "agency_lang": self.lang(agency),
@@ -995,21 +986,21 @@ def awaiting_rows(requests: Iterable[Request]) -> SafeString:
         "next_label": _label(gettext("Next date")),
     }
     no_date = format_html('<span class="muted">{}</span>', _label(gettext("No date set yet")))
+    # Built as `request_rows` builds its rows (`_Cells`): what rows share is made once.
+    cells, url, now = _Cells(), Request.PAGE.urls(), timezone.now()
     rows = []
     for req in requests:
-        agency, technology, next_one = req.agency, req.technology, next_date(req)
+        next_one = progress.next_date(req, now)
         rows.append(
-            format_html(
-                AWAITING_ROW,
-                url=req.get_absolute_url(),
-                lang=lang_attr(req),
-                title=req.title,
-                badges=badges(req),
-                reference=req.reference,
-                kind=req.get_kind_display(),
-                **_agency_cells(agency),
-                **_technology_cells(technology),
-                status=status_tag(req),
+            AWAITING_ROW.format(
+                url=html.escape(url(req)),
+                lang=cells.lang(req),
+                title=html.escape(req.title),
+                badges=cells.piece(("badges", req.is_demo), badges, req),
+                reference=html.escape(req.reference),
+                kind=cells.label(Request.Kind, req.kind),
+                **cells.agency_and_technology(req.agency, req.technology),
+                status=cells.piece(("status_tag", req.status), status_tag, req),
                 next=upcoming(next_one) if next_one else no_date,
                 **labels,
             )
@@ -1026,6 +1017,7 @@ def decided_rows(requests: Iterable[Request]) -> SafeString:
         "outcome_label": _label(gettext("Outcome")),
         "date_label": _label(gettext("Decided on")),
     }
+    cells, url = _Cells(), Request.PAGE.urls()
     rows = []
     for req in requests:
         agency, technology, decision = req.agency, req.technology, req.decision
@@ -1043,17 +1035,18 @@ def decided_rows(requests: Iterable[Request]) -> SafeString:
             }
             vote = format_html('<br><span class="muted">{}</span>', mark_safe(said))
         rows.append(
-            format_html(
-                DECIDED_ROW,
-                url=req.get_absolute_url(),
-                lang=lang_attr(req),
-                title=req.title,
-                badges=badges(req),
-                reference=req.reference,
+            DECIDED_ROW.format(
+                url=html.escape(url(req)),
+                lang=cells.lang(req),
+                title=html.escape(req.title),
+                badges=cells.piece(("badges", req.is_demo), badges, req),
+                reference=html.escape(req.reference),
                 technology=lang_text(technology.name, technology),
-                **_agency_cells(agency),
+                agency_url=html.escape(cells.agency_url(agency)),
+                agency_lang=cells.lang(agency),
+                agency=html.escape(agency.name),
                 tone=status_class(decision.outcome),
-                outcome=decision.get_outcome_display(),
+                outcome=cells.label(Decision.Outcome, decision.outcome),
                 now=now,
                 vote=vote,
                 date=when(decision.decided_on),
@@ -1073,13 +1066,13 @@ HEARING_ITEM = (
 @register.simple_tag
 def comment_items(requests: Iterable[Request]) -> SafeString:
     """The `<li>` of each request of the home page's open comment periods, with the day each closes."""
-    items = []
+    items, url = [], Request.PAGE.urls()
     for req in requests:
         until = gettext("open until %(date)s") % {"date": when(req.comment_period_ends_on)}
         items.append(
             format_html(
                 COMMENT_ITEM,
-                url=req.get_absolute_url(),
+                url=url(req),
                 lang=lang_attr(req),
                 title=req.title,
                 until=_label(until),
@@ -1110,12 +1103,12 @@ def hearing_place_inline(req: Request) -> SafeString:
 @register.simple_tag
 def hearing_items(requests: Iterable[Request]) -> SafeString:
     """The `<li>` of each request of the home page's hearings ahead: when and where."""
-    items = []
+    items, url = [], Request.PAGE.urls()
     for req in requests:
         items.append(
             format_html(
                 HEARING_ITEM,
-                url=req.get_absolute_url(),
+                url=url(req),
                 lang=lang_attr(req),
                 title=req.title,
                 when=when(req.hearing_at),
