@@ -848,6 +848,18 @@ class RequestQuerySet(models.QuerySet["Request"]):
         return self.only(*Request.ITEM_FIELDS)
 
 
+# What a row of a table built in Python shows of its agency and technology: their links and
+# names (`templatetags.portal._Cells`). Each table's own columns are its `TABLE_FIELDS`.
+ROW_RECORD_FIELDS = (
+    "agency__slug",
+    "agency__name",
+    "agency__language",
+    "technology__slug",
+    "technology__name",
+    "technology__language",
+)
+
+
 class Request(models.Model):
     """An agency's request for an exception, approval or renewal, or a report of emergency use."""
 
@@ -930,12 +942,7 @@ class Request(models.Model):
         "is_demo",
         "created_at",
         "submitted_at",
-        "agency__slug",
-        "agency__name",
-        "agency__language",
-        "technology__slug",
-        "technology__name",
-        "technology__language",
+        *ROW_RECORD_FIELDS,
     )
     # The columns of the home page's rows and items (`RequestQuerySet.for_awaiting_rows` ...).
     ROW_LINK_FIELDS = ("reference", "title", "language", "is_demo")
@@ -951,12 +958,7 @@ class Request(models.Model):
         "hearing_noticed_on",
         "hearing_at",
         "emergency_used_on",
-        "agency__slug",
-        "agency__name",
-        "agency__language",
-        "technology__slug",
-        "technology__name",
-        "technology__language",
+        *ROW_RECORD_FIELDS,
         "ordinance__slug",
         "decision__decided_on",
         "decision__effective_on",
@@ -1622,18 +1624,6 @@ class OrdinanceChange(AppendOnlyModel):
 # ---------------------------------------------------------------------------
 
 
-# What a row of an oversight table shows of its agency and technology: their links and names
-# (`templatetags.portal._Cells`). The rows' own columns are each table's `TABLE_FIELDS`.
-OVERSIGHT_ROW_RECORD_FIELDS = (
-    "agency__slug",
-    "agency__name",
-    "agency__language",
-    "technology__slug",
-    "technology__name",
-    "technology__language",
-)
-
-
 class EmergencyUseQuerySet(models.QuerySet["EmergencyUse"]):
     def public(self) -> EmergencyUseQuerySet:
         """Every recorded emergency use is public: the record exists so residents can see it."""
@@ -1647,7 +1637,7 @@ class EmergencyUseQuerySet(models.QuerySet["EmergencyUse"]):
         than the rows' HTML, and more with every row.
         """
         return self.select_related("agency", "technology", "report").only(
-            *EmergencyUse.TABLE_FIELDS, *OVERSIGHT_ROW_RECORD_FIELDS
+            *EmergencyUse.TABLE_FIELDS, *ROW_RECORD_FIELDS
         )
 
     def report_outstanding(self) -> EmergencyUseQuerySet:
@@ -1735,9 +1725,7 @@ class ViolationQuerySet(models.QuerySet["Violation"]):
 
     def for_table(self) -> ViolationQuerySet:
         """The columns a row of partials/violation_table.html reads (`violation_rows`), as `EmergencyUseQuerySet.for_table`."""
-        return self.select_related("agency", "technology").only(
-            *Violation.TABLE_FIELDS, *OVERSIGHT_ROW_RECORD_FIELDS
-        )
+        return self.select_related("agency", "technology").only(*Violation.TABLE_FIELDS, *ROW_RECORD_FIELDS)
 
 
 class Violation(models.Model):
@@ -1832,7 +1820,7 @@ class AnnualReportQuerySet(models.QuerySet["AnnualReport"]):
         and a keyset page's walk (`report_pages`), as `EmergencyUseQuerySet.for_table`.
         """
         return self.select_related("agency", "technology").only(
-            *AnnualReport.TABLE_FIELDS, *OVERSIGHT_ROW_RECORD_FIELDS
+            *AnnualReport.TABLE_FIELDS, *ROW_RECORD_FIELDS
         )
 
 
