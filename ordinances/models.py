@@ -73,22 +73,45 @@ def record_urls(name: str, sample: str) -> Callable[[str], str]:
 
 class Constant(Value):
     """
-    A code written into the SQL, not sent as a parameter. With prepared statements
-    (DATABASE_PREPARED_STATEMENTS=1, docs/deployment.md) PostgreSQL may reuse one generic
-    plan whatever the parameters, and a parameter never matches a partial index's
-    condition: `status IN ($1, ...)` would read the requests newest first and skip the rest
-    of the city's history to find ten awaiting a decision, where `status IN ('submitted',
-    ...)` reads them from their own index. Codes only: a value that is not one is refused,
-    never quoted.
+    A code, a whole number, a date or an aware datetime written into the SQL, not sent as a
+    parameter. With prepared statements (DATABASE_PREPARED_STATEMENTS=1, docs/deployment.md)
+    PostgreSQL may reuse one generic plan whatever the parameters: a parameter never matches
+    a partial index's condition (`status IN ($1, ...)` reads the requests newest first and
+    skips the city's history to find ten awaiting a decision, where `status IN ('submitted',
+    ...)` reads them from their own index), and a range between parameters is guessed to hold
+    a few rows (a year of requests read whole and sorted, where the newest 25 would do).
+    Values of those kinds only, checked: anything else is refused, never quoted.
     """
 
-    def __init__(self, value: str) -> None:
-        if not _PLAIN_KEY.match(value):
-            raise ValueError(f"not a code: {value!r}")
-        super().__init__(value, output_field=models.CharField())
+    def __init__(self, value: str | int | datetime.date) -> None:
+        output_field: models.Field
+        if isinstance(value, datetime.datetime):
+            if timezone.is_naive(value):
+                raise ValueError(f"not an aware datetime: {value!r}")
+            output_field = models.DateTimeField()
+        elif isinstance(value, datetime.date):
+            output_field = models.DateField()
+        elif isinstance(value, int) and not isinstance(value, bool):
+            output_field = models.IntegerField()
+        elif isinstance(value, str) and _PLAIN_KEY.match(value):
+            output_field = models.CharField()
+        else:
+            raise ValueError(f"not a code, number or date: {value!r}")
+        super().__init__(value, output_field=output_field)
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
-        return f"'{self.value}'", []
+        value = self.value
+        if isinstance(value, str):
+            return f"'{value}'", []
+        if isinstance(value, int):
+            return str(int(value)), []
+        if connection.vendor != "postgresql":
+            # No generic plans to mislead: the backend's own adaptation of dates, as a parameter.
+            sql, params = super().as_sql(compiler, connection)
+            return sql, list(params)
+        if isinstance(value, datetime.datetime):
+            return f"'{value.isoformat()}'::timestamptz", []
+        return f"'{value.isoformat()}'::date", []
 
 
 @dataclass(frozen=True)
@@ -766,14 +789,15 @@ class TechnologyUse(models.Model):
 class RequestQuerySet(models.QuerySet["Request"]):
     def public(self) -> RequestQuerySet:
         """What anyone may see: every request an agency has submitted at least once."""
-        return self.exclude(status=Request.Status.DRAFT)
+        # A literal, as the partial indexes' condition is (Constant): most lists read from them.
+        return self.exclude(status=Constant(Request.Status.DRAFT))
 
     def visible_to(self, user: AnyUser) -> RequestQuerySet:
         """Public requests, plus the drafts of the agencies the user is liaison for."""
         agency_ids = roles.liaison_agency_ids(user)
         if not agency_ids:
             return self.public()
-        return self.filter(~Q(status=Request.Status.DRAFT) | Q(agency_id__in=agency_ids))
+        return self.filter(~Q(status=Constant(Request.Status.DRAFT)) | Q(agency_id__in=agency_ids))
 
     def in_workspace_of(self, user: AnyUser) -> RequestQuerySet:
         """
@@ -785,7 +809,7 @@ class RequestQuerySet(models.QuerySet["Request"]):
         """
         agency_ids = roles.liaison_agency_ids(user)
         if roles.is_staff_reviewer(user) or roles.in_group(user, roles.CLERKS):
-            return self.filter(~Q(status=Request.Status.DRAFT) | Q(agency_id__in=agency_ids))
+            return self.filter(~Q(status=Constant(Request.Status.DRAFT)) | Q(agency_id__in=agency_ids))
         if agency_ids:
             return self.filter(agency_id__in=agency_ids)
         return self.none()
@@ -799,13 +823,13 @@ class RequestQuerySet(models.QuerySet["Request"]):
 
     def open_for_comment(self, today: datetime.date) -> RequestQuerySet:
         """Requests whose public comment period is open on `today`, the one closing soonest first."""
-        return self.filter(status=Request.Status.PUBLIC_COMMENT, comment_period_ends_on__gte=today).order_by(
-            "comment_period_ends_on", "pk"
-        )
+        return self.filter(
+            status=Constant(Request.Status.PUBLIC_COMMENT), comment_period_ends_on__gte=today
+        ).order_by("comment_period_ends_on", "pk")
 
     def hearings_ahead(self, now: datetime.datetime) -> RequestQuerySet:
         """Requests whose public hearing is still to come, the soonest first."""
-        return self.filter(status=Request.Status.HEARING_SCHEDULED, hearing_at__gte=now).order_by(
+        return self.filter(status=Constant(Request.Status.HEARING_SCHEDULED), hearing_at__gte=now).order_by(
             "hearing_at", "pk"
         )
 

@@ -159,12 +159,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
     # Prepared statements, off unless DATABASE_PREPARED_STATEMENTS=1: psycopg then prepares a
     # query once a connection has run it 5 times, and PostgreSQL plans it once rather than on
-    # every view (planning a joined request-table query cost 0.5 to 2 ms). Not the default:
-    # after five runs PostgreSQL may keep one generic plan, and a generic plan cannot use a
-    # partial index whose condition a parameter decides (`status IN ($1, ...)`, `is_demo =
-    # $1`): the home page's requests awaiting a decision then read thousands of newer requests
-    # instead of their own index (docs/deployment.md, "Connections"). Transaction-mode poolers
-    # before PgBouncer 1.21 cannot keep them either.
+    # every view (planning a joined request-table query cost 0.5 to 2 ms). After five runs
+    # PostgreSQL may keep one generic plan, which cannot use a partial index whose condition
+    # a parameter decides and guesses a range between parameters small: the conditions the
+    # lists' indexes serve are written into the SQL for it (models.Constant, checked under a
+    # generic plan in tests/test_indexes.py). Why it is still off: docs/deployment.md,
+    # "Connections". Transaction-mode poolers before PgBouncer 1.21 cannot keep them either.
     if envbool("DATABASE_PREPARED_STATEMENTS", False):
         DATABASES["default"]["OPTIONS"].update({"server_side_binding": True, "prepare_threshold": 5})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

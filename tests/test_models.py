@@ -333,3 +333,21 @@ def test_a_constant_is_written_into_the_sql_so_a_generic_plan_can_use_a_partial_
 def test_a_constant_refuses_anything_but_a_code(value):
     with pytest.raises(ValueError):
         Constant(value)
+
+
+@pytest.mark.parametrize("value", [True, 1.5, datetime.datetime(2026, 1, 1), None])
+def test_a_constant_refuses_flags_fractions_naive_datetimes_and_nothing(value):
+    with pytest.raises(ValueError):
+        Constant(value)
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="SQLite keeps one plan per query")
+def test_a_year_filter_writes_its_bounds_into_the_sql_on_postgresql(db):
+    from ordinances.filters import RequestFilter
+
+    queryset = RequestFilter({"year": "2024"}, queryset=Request.objects.public()).qs
+    sql, params = queryset.query.sql_with_params()
+    assert "2024-01-01" in sql
+    assert "2025-01-01" in sql
+    assert "REQ-2025-" in sql
+    assert not [p for p in params if "2024" in str(p) or "2025" in str(p)]
