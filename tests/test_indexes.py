@@ -93,7 +93,11 @@ def rows_read(sql: str) -> int:
     """Rows PostgreSQL read from `ordinances_request` to answer `sql`, kept or filtered out."""
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
-        plan = cursor.fetchone()[0]
+        return requests_read_in(cursor.fetchone()[0])
+
+
+def requests_read_in(plan: str | list) -> int:
+    """Rows an executed plan (EXPLAIN ANALYZE, FORMAT JSON) read from `ordinances_request`."""
     if isinstance(plan, str):
         plan = json.loads(plan)
 
@@ -165,16 +169,7 @@ def generic_rows_read(sql: str, params) -> int:
         finally:
             cursor.execute("RESET plan_cache_mode")
             cursor.execute("DEALLOCATE generic_check")
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-
-    def walk(node: dict) -> int:
-        read = 0
-        if node.get("Relation Name") == "ordinances_request":
-            read += (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
-        return read + sum(walk(child) for child in node.get("Plans", []))
-
-    return walk(plan[0]["Plan"])
+    return requests_read_in(plan)
 
 
 def test_no_list_reads_more_than_its_page_and_its_count_under_a_generic_plan(client, requests):
