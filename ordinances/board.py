@@ -67,6 +67,7 @@ from ordinances.models import (
     StatutoryException,
     Technology,
     TechnologyUse,
+    constants,
     governing_rule,
 )
 
@@ -528,7 +529,7 @@ class _Scope:
         until = Case(When(status__in=Request.ACTIVE_STATES, then=_in_effect_until(self.today)))
         telling = (
             self.requests(is_demo)
-            .filter(status__in=TELLING_STATES)
+            .filter(status__in=constants(TELLING_STATES))
             .annotate(until=until)
             .order_by(*_telling_order())
             .values_list(f"{self.other}_id", f"{self.other}__{kind}", "status", "until", "pk")
@@ -603,7 +604,7 @@ class _Scope:
                 _public_requests()
                 .select_related(None)
                 .select_related("decision", "exception", "ordinance")
-                .filter(status__in=TELLING_STATES, **where)
+                .filter(status__in=constants(TELLING_STATES), **where)
             )
             if only_listed:
                 telling = telling.filter(pk__in=self._shown(tables, rows))

@@ -114,6 +114,11 @@ class Constant(Value):
         return f"'{value.isoformat()}'::date", []
 
 
+def constants(values: Iterable[str | int | datetime.date]) -> list[Constant]:
+    """Each value as a `Constant`, for an `__in` lookup written into the SQL."""
+    return [Constant(value) for value in values]
+
+
 @dataclass(frozen=True)
 class PublicPage:
     """
@@ -819,7 +824,7 @@ class RequestQuerySet(models.QuerySet["Request"]):
 
     def awaiting_decision(self) -> RequestQuerySet:
         """Pending and with the council: not those returned to the agency, which wait on the agency."""
-        return self.filter(status__in=[Constant(status) for status in Request.AWAITING_DECISION])
+        return self.filter(status__in=constants(Request.AWAITING_DECISION))
 
     def open_for_comment(self, today: datetime.date) -> RequestQuerySet:
         """Requests whose public comment period is open on `today`, the one closing soonest first."""

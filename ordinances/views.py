@@ -78,6 +78,7 @@ from ordinances.models import (
     Technology,
     TechnologyUse,
     Violation,
+    constants,
     rule_in_force_subquery,
 )
 from portal import outage
@@ -387,7 +388,7 @@ def _standing_conditions(demo: _Demo | None, **where: object) -> dict[str, objec
     theirs, all in the database (`_AmongValuesOf`), so the page never reads the approvals
     themselves.
     """
-    approvals = Request.objects.public().filter(status__in=Request.ACTIVE_STATES, **where)
+    approvals = Request.objects.public().filter(status__in=constants(Request.ACTIVE_STATES), **where)
     standing_sets = {False: approvals} if demo is None else {False: approvals.exclude(demo.q)}
     if demo is not None and demo.may_have("request"):
         standing_sets[True] = approvals.filter(demo.q)

@@ -11,6 +11,11 @@ Left out, each because it reads by design as many rows as it is about: the free-
 filter (a substring match over titles and purposes cannot use a b-tree; the site search,
 `/search/`, has GIN indexes for words) and the downloads (every matching row). The request
 counts of `/ordinances/` and `/agencies/` read no request at all (`PublicRequestCount`).
+
+With prepared statements (DATABASE_PREPARED_STATEMENTS=1) PostgreSQL may keep one generic
+plan for a query, whatever its parameters: the lists are checked under that plan too, and the
+pages about one record and the search are checked to read about as many requests under it as
+under a plan made for their values.
 """
 
 from __future__ import annotations
@@ -147,11 +152,13 @@ class RawQueries(list):
         return execute(sql, params, many, context)
 
 
-def generic_rows_read(sql: str, params) -> int:
+def prepared_rows_read(sql: str, params, plan: str = "generic") -> int:
     """
-    `rows_read` for the plan PostgreSQL may keep for a prepared statement
-    (DATABASE_PREPARED_STATEMENTS=1): one generic plan, whatever the parameters, which can
-    use no partial index whose condition a parameter decides.
+    `rows_read` for `sql` prepared as psycopg prepares it (DATABASE_PREPARED_STATEMENTS=1) and
+    run under the plan PostgreSQL may choose for it: "generic", the one plan it may keep
+    whatever the parameters, which can use no partial index whose condition a parameter
+    decides and no expression index whose constants are parameters; or "custom", a plan made
+    for these values, as when the SQL carries them.
     """
     from psycopg import sql as psycopg_sql
 
@@ -160,34 +167,68 @@ def generic_rows_read(sql: str, params) -> int:
     with connection.cursor() as cursor:
         raw = cursor.connection
         literals = ", ".join(psycopg_sql.Literal(p).as_string(raw) for p in params or ())
-        cursor.execute("PREPARE generic_check AS " + text)
+        cursor.execute("PREPARE plan_check AS " + text)
         try:
-            cursor.execute("SET plan_cache_mode = force_generic_plan")
-            execute = "EXECUTE generic_check" + (f"({literals})" if literals else "")
+            cursor.execute(f"SET plan_cache_mode = force_{plan}_plan")
+            execute = "EXECUTE plan_check" + (f"({literals})" if literals else "")
             cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + execute)
-            plan = cursor.fetchone()[0]
+            executed = cursor.fetchone()[0]
         finally:
             cursor.execute("RESET plan_cache_mode")
-            cursor.execute("DEALLOCATE generic_check")
-    return requests_read_in(plan)
+            cursor.execute("DEALLOCATE plan_check")
+    return requests_read_in(executed)
+
+
+def request_queries(client, url: str) -> list[tuple[str, list]]:
+    """The SQL and parameters of every query of `url` that reads the requests table."""
+    raw = RawQueries()
+    with connection.execute_wrapper(raw):
+        response = client.get(url)
+        if response.streaming:
+            b"".join(response.streaming_content)
+    assert response.status_code == 200, url
+    selects = [(sql, params) for sql, params in raw if sql.startswith(("SELECT", "(SELECT"))]
+    return [(sql, params) for sql, params in selects if "ordinances_request" in sql]
 
 
 def test_no_list_reads_more_than_its_page_and_its_count_under_a_generic_plan(client, requests):
     """The public lists' status conditions are written into the SQL, as their partial indexes' are."""
     found = {}
     for url in [*PAGES, "/requests/?status=expired", "/api/v1/requests/?status=expired"]:
-        raw = RawQueries()
-        with connection.execute_wrapper(raw):
-            response = client.get(url)
-            if response.streaming:
-                b"".join(response.streaming_content)
-        assert response.status_code == 200, url
-        selects = [(sql, params) for sql, params in raw if sql.startswith(("SELECT", "(SELECT"))]
-        selects = [(sql, params) for sql, params in selects if "ordinances_request" in sql]
+        selects = request_queries(client, url)
         assert selects, f"{url} read no requests"
         for sql, params in selects:
-            if (read := generic_rows_read(sql, params)) > READ_LIMIT:
+            if (read := prepared_rows_read(sql, params)) > READ_LIMIT:
                 found[url] = read
+    assert found == {}
+
+
+# Pages about one record, which read as many of its requests as their sections need.
+DETAIL_PAGES = [
+    "/agencies/agency-a/",
+    "/agencies/agency-7/",
+    "/technologies/test-drone/",
+    "/ordinances/test-ordinance/",
+    "/search/?q=drone",
+    "/search/?q=00042",
+    "/agencies/agency-a/feed/",
+    "/technologies/test-drone/feed/",
+]
+
+
+def test_a_generic_plan_reads_no_more_requests_than_a_plan_made_for_the_values(client, requests):
+    """
+    With prepared statements, every query of the pages about one record and of the site search
+    reads about as many requests under the plan PostgreSQL may keep as under one made for its values.
+    """
+    found = {}
+    for url in [*DETAIL_PAGES, f"/requests/{requests[0].reference}/"]:
+        selects = request_queries(client, url)
+        assert selects, f"{url} read no requests"
+        for sql, params in selects:
+            custom = prepared_rows_read(sql, params, "custom")
+            if (generic := prepared_rows_read(sql, params)) > 2 * custom + pagination.COUNT_LIMIT:
+                found[url] = (custom, generic)
     assert found == {}
 
 
