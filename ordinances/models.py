@@ -608,6 +608,9 @@ class Agency(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "agencies"
+        # Which tables hold demo records, asked on every agency's and technology's page
+        # (`views._demo_requests`): read from an index of the demo rows alone, empty in a real city.
+        indexes = [models.Index(fields=["id"], condition=Q(is_demo=True), name="agency_demo")]
 
     def __str__(self) -> str:
         return self.name
@@ -668,7 +671,12 @@ class Technology(models.Model):
     class Meta:
         ordering = ["name"]
         # `freshness.latest` reads the newest change on every anonymous page.
-        indexes = [models.Index(fields=["updated_at"], name="technology_updated")]
+        indexes = [
+            models.Index(fields=["updated_at"], name="technology_updated"),
+            # Which tables hold demo records, asked on every agency's and technology's page
+            # (`views._demo_requests`): read from an index of the demo rows alone, empty in a real city.
+            models.Index(fields=["id"], condition=Q(is_demo=True), name="technology_demo"),
+        ]
         verbose_name_plural = "technologies"
 
     def __str__(self) -> str:
@@ -776,7 +784,14 @@ class TechnologyUse(models.Model):
             models.UniqueConstraint(fields=["agency", "technology"], name="one_use_per_agency_technology")
         ]
         # `freshness.latest` reads the newest change on every anonymous page.
-        indexes = [models.Index(fields=["updated_at"], name="technologyuse_updated")]
+        indexes = [
+            models.Index(fields=["updated_at"], name="technologyuse_updated"),
+            # Which tables hold demo records, asked on every agency's and technology's page
+            # (`views._demo_requests`): read from an index of the demo rows alone, empty in a real city.
+            models.Index(
+                fields=["agency", "technology"], condition=Q(is_demo=True), name="technologyuse_demo"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.agency} uses {self.technology}"
@@ -1824,6 +1839,9 @@ class Violation(models.Model):
                 condition=Q(published_at__isnull=False),
                 name="violation_public_found",
             ),
+            # Which tables hold demo records, asked on every agency's and technology's page
+            # (`views._demo_requests`): read from an index of the demo rows alone, empty in a real city.
+            models.Index(fields=["id"], condition=Q(is_demo=True), name="violation_demo"),
         ]
 
     def __str__(self) -> str:

@@ -292,7 +292,7 @@ def _demo_requests(**uses_of: Agency | Technology) -> _Demo:
     reading every request of a page's record to learn that none is a demo. The same query
     asks whether any request, emergency use, violation or annual report is a demo itself
     (one row at most each, through the `is_demo` indexes), and, given a record (`agency=` or
-    `technology=`), whether one of its inventory rows is (through its own index), so that a
+    `technology=`), whether one of its inventory rows is (through `technologyuse_demo`), so that a
     page need not ask for demo rows there are none of.
     """
     agencies = Agency.objects.filter(is_demo=True).order_by().values_list(Value("agency"), "pk")

@@ -506,3 +506,39 @@ def test_the_home_page_reads_only_the_comment_periods_and_hearings_it_shows(clie
                 read[state] = rows_read(q["sql"])
     assert set(read) == {"public_comment", "hearing_scheduled"}
     assert max(read.values()) <= RECENT
+
+
+@pytest.fixture
+def reference_data(agency_a, drone):
+    """A national deployment's reference data: hundreds of agencies and thousands of technologies, none a demo."""
+    agencies = Agency.objects.bulk_create(
+        Agency(name=f"Agency {n:03d}", slug=f"agency-{n:03d}", kind=Agency.Kind.OTHER) for n in range(300)
+    )
+    technologies = Technology.objects.bulk_create(
+        Technology(name=f"Camera {n:04d}", slug=f"camera-{n:04d}", category=Category.DRONES)
+        for n in range(2000)
+    )
+    TechnologyUse.objects.bulk_create(
+        TechnologyUse(agency=agencies[n % 300], technology=technologies[n]) for n in range(2000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+@pytest.mark.parametrize("url", ["/agencies/agency-a/", "/technologies/test-drone/"])
+def test_a_record_page_asks_which_tables_hold_demo_rows_without_reading_the_real_ones(
+    client, reference_data, url
+):
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    asked = [
+        q["sql"] for q in queries if "UNION ALL" in q["sql"] and '"ordinances_agency"."is_demo"' in q["sql"]
+    ]
+    assert len(asked) == 1
+    read = {
+        node["Relation Name"]: node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
+        for node in plan_nodes(asked[0])
+        if "Relation Name" in node
+    }
+    assert {"ordinances_agency", "ordinances_technology", "ordinances_technologyuse"} <= set(read)
+    assert {table: rows for table, rows in read.items() if rows} == {}
