@@ -74,7 +74,7 @@ def record_urls(name: str, sample: str) -> Callable[[str], str]:
 class Constant(Value):
     """
     A code, a whole number, a date or an aware datetime written into the SQL, not sent as a
-    parameter. With prepared statements (DATABASE_PREPARED_STATEMENTS=1, docs/deployment.md)
+    parameter. With prepared statements (DATABASE_PREPARED_STATEMENTS, on by default; docs/deployment.md)
     PostgreSQL may reuse one generic plan whatever the parameters: a parameter never matches
     a partial index's condition (`status IN ($1, ...)` reads the requests newest first and
     skips the city's history to find ten awaiting a decision, where `status IN ('submitted',

@@ -267,7 +267,7 @@ class WrittenOut(Func):
     An expression whose values are all fixed in code, with them written into the SQL rather
     than sent as parameters (PostgreSQL). The GIN indexes of migration 0007 are on `document`
     with its configuration, pattern and weights as constants; under a prepared statement's
-    generic plan (DATABASE_PREPARED_STATEMENTS=1) the same expression with `$1::regconfig`
+    generic plan (DATABASE_PREPARED_STATEMENTS) the same expression with `$1::regconfig`
     and the like matches no index, and a common word read every request's text (2 s).
     """
 

@@ -157,15 +157,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # No JIT: the status board's grouped counts are estimated above PostgreSQL's JIT threshold,
     # and compiling them cost 0.1 to 3 s a page, many times what running them costs.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
-    # Prepared statements, off unless DATABASE_PREPARED_STATEMENTS=1: psycopg then prepares a
-    # query once a connection has run it 5 times, and PostgreSQL plans it once rather than on
-    # every view (planning a joined request-table query cost 0.5 to 2 ms). After five runs
-    # PostgreSQL may keep one generic plan, which cannot use a partial index whose condition
-    # a parameter decides and guesses a range between parameters small: the conditions the
-    # lists' indexes serve are written into the SQL for it (models.Constant, checked under a
-    # generic plan in tests/test_indexes.py). Why it is still off: docs/deployment.md,
-    # "Connections". Transaction-mode poolers before PgBouncer 1.21 cannot keep them either.
-    if envbool("DATABASE_PREPARED_STATEMENTS", False):
+    # Prepared statements, on unless DATABASE_PREPARED_STATEMENTS=0: psycopg prepares a query
+    # once a connection has run it 5 times, and PostgreSQL plans it once rather than on every
+    # view (planning a joined request-table query cost 0.5 to 2 ms, often more than running it).
+    # After five runs PostgreSQL may keep one generic plan, which cannot use a partial or
+    # expression index whose condition or constants are parameters and guesses a range between
+    # parameters small: those are written into the SQL (models.Constant, search.WrittenOut),
+    # checked under a generic plan in tests/test_indexes.py. Turn them off behind a pooler in
+    # transaction mode that does not keep them (before PgBouncer 1.21): docs/deployment.md,
+    # "Connections".
+    if envbool("DATABASE_PREPARED_STATEMENTS", True):
         DATABASES["default"]["OPTIONS"].update({"server_side_binding": True, "prepare_threshold": 5})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Workflow transitions take a write lock up front so two writers queue instead of

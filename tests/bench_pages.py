@@ -206,6 +206,8 @@ def probe() -> dict[str, Any]:
         "postgresql": server_version,
         "conn_max_age": database.get("CONN_MAX_AGE"),
         "pool": bool((database.get("OPTIONS") or {}).get("pool")),
+        # psycopg prepares a query after this many runs on a connection; None: never.
+        "prepare_threshold": (database.get("OPTIONS") or {}).get("prepare_threshold"),
         "cache": settings.CACHES["default"]["BACKEND"],
         "page_cache_seconds": getattr(settings, "PORTAL_PAGE_CACHE_SECONDS", None),
     }
@@ -1156,7 +1158,8 @@ def write_reports(
             f"uses), request `{f['request']['reference']}` ({f['request']['events']} events); filtered lists "
             f"`{urllib.parse.urlencode({k: v for k, v in (f['filter'] or {}).items() if k != 'rows'})}` "
             f"({(f['filter'] or {}).get('rows', 0)} requests). Connections: CONN_MAX_AGE={f['conn_max_age']}, "
-            f"pool={f['pool']}."
+            f"pool={f['pool']}, prepared statements: "
+            + (f"after {f['prepare_threshold']} runs." if f.get("prepare_threshold") else "off.")
         )
     parts += [
         "",

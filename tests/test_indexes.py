@@ -12,7 +12,7 @@ filter (a substring match over titles and purposes cannot use a b-tree; the site
 `/search/`, has GIN indexes for words) and the downloads (every matching row). The request
 counts of `/ordinances/` and `/agencies/` read no request at all (`PublicRequestCount`).
 
-With prepared statements (DATABASE_PREPARED_STATEMENTS=1) PostgreSQL may keep one generic
+With prepared statements (DATABASE_PREPARED_STATEMENTS, on by default) PostgreSQL may keep one generic
 plan for a query, whatever its parameters: the lists are checked under that plan too, and the
 pages about one record and the search are checked to read about as many requests under it as
 under a plan made for their values.
@@ -154,7 +154,7 @@ class RawQueries(list):
 
 def prepared_rows_read(sql: str, params, plan: str = "generic") -> int:
     """
-    `rows_read` for `sql` prepared as psycopg prepares it (DATABASE_PREPARED_STATEMENTS=1) and
+    `rows_read` for `sql` prepared as psycopg prepares it (DATABASE_PREPARED_STATEMENTS) and
     run under the plan PostgreSQL may choose for it: "generic", the one plan it may keep
     whatever the parameters, which can use no partial index whose condition a parameter
     decides and no expression index whose constants are parameters; or "custom", a plan made

@@ -168,7 +168,7 @@ def test_last_modified_moves_with_a_change_after_the_query_was_prepared(client, 
 
 @pytest.mark.skipif(
     not settings.DATABASES["default"].get("OPTIONS", {}).get("prepare_threshold"),
-    reason="prepared statements are PostgreSQL's, on with DATABASE_PREPARED_STATEMENTS=1",
+    reason="prepared statements are PostgreSQL's, off with DATABASE_PREPARED_STATEMENTS=0",
 )
 def test_a_query_a_connection_runs_again_and_again_is_planned_once_on_postgresql(client, make_request):
     make_request("submitted")
@@ -183,7 +183,24 @@ def test_a_query_a_connection_runs_again_and_again_is_planned_once_on_postgresql
     assert any('FROM "ordinances_agency"' in statement for statement in prepared)
 
 
-@pytest.mark.parametrize(("value", "prepared"), [("", False), ("0", False), ("1", True)])
+@pytest.mark.skipif(
+    not settings.DATABASES["default"].get("OPTIONS", {}).get("prepare_threshold"),
+    reason="prepared statements are PostgreSQL's, off with DATABASE_PREPARED_STATEMENTS=0",
+)
+def test_a_new_connection_keeps_as_many_prepared_statements_as_the_pages_run():
+    from django.db import connections
+
+    from ordinances.apps import PREPARED_MAX
+
+    new = connections.create_connection("default")
+    try:
+        new.ensure_connection()
+        assert new.connection.prepared_max == PREPARED_MAX
+    finally:
+        new.close()
+
+
+@pytest.mark.parametrize(("value", "prepared"), [("", True), ("0", False), ("1", True)])
 def test_prepared_statements_on_postgresql_follow_the_environment(value, prepared):
     env = {
         **os.environ,
