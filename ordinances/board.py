@@ -556,11 +556,14 @@ class _Scope:
                 covered = self.owner.covered
             return derive_from_facts(rule, covered=covered, longest_active=longest_active, pending=is_pending)
 
+        # A row's status depends on these three facts alone: worked out once for each combination.
+        combinations = Counter(
+            (group, longest.get(other), other in pending) for other, group in kinds.items()
+        )
         counted: Counter[StatusCode] = Counter()
-        for other, other_kind in kinds.items():
-            by_kind[other_kind] -= 1
-            active = longest.get(other)
-            counted[status_of(other_kind, active, other in pending)] += 1
+        for (group, active, is_pending), n in combinations.items():
+            by_kind[group] -= n
+            counted[status_of(group, active, is_pending)] += n
         for group, n in by_kind.items():
             if n:
                 counted[status_of(group, None, False)] += n
