@@ -119,6 +119,15 @@ def constants(values: Iterable[str | int | datetime.date]) -> list[Constant]:
     return [Constant(value) for value in values]
 
 
+def demo_rows_index(name: str, *fields: str) -> models.Index:
+    """
+    An index of a table's demo rows alone (`fields`, the primary key by default), empty in a
+    real city: every agency's and technology's page asks which tables hold demo records
+    (`views._demo_requests`), and reads the answer from these rather than the whole table.
+    """
+    return models.Index(fields=list(fields or ["id"]), condition=Q(is_demo=True), name=name)
+
+
 @dataclass(frozen=True)
 class PublicPage:
     """
@@ -608,9 +617,7 @@ class Agency(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "agencies"
-        # Which tables hold demo records, asked on every agency's and technology's page
-        # (`views._demo_requests`): read from an index of the demo rows alone, empty in a real city.
-        indexes = [models.Index(fields=["id"], condition=Q(is_demo=True), name="agency_demo")]
+        indexes = [demo_rows_index("agency_demo")]
 
     def __str__(self) -> str:
         return self.name
@@ -673,9 +680,7 @@ class Technology(models.Model):
         # `freshness.latest` reads the newest change on every anonymous page.
         indexes = [
             models.Index(fields=["updated_at"], name="technology_updated"),
-            # Which tables hold demo records, asked on every agency's and technology's page
-            # (`views._demo_requests`): read from an index of the demo rows alone, empty in a real city.
-            models.Index(fields=["id"], condition=Q(is_demo=True), name="technology_demo"),
+            demo_rows_index("technology_demo"),
         ]
         verbose_name_plural = "technologies"
 
@@ -786,11 +791,7 @@ class TechnologyUse(models.Model):
         # `freshness.latest` reads the newest change on every anonymous page.
         indexes = [
             models.Index(fields=["updated_at"], name="technologyuse_updated"),
-            # Which tables hold demo records, asked on every agency's and technology's page
-            # (`views._demo_requests`): read from an index of the demo rows alone, empty in a real city.
-            models.Index(
-                fields=["agency", "technology"], condition=Q(is_demo=True), name="technologyuse_demo"
-            ),
+            demo_rows_index("technologyuse_demo", "agency", "technology"),
         ]
 
     def __str__(self) -> str:
@@ -1839,9 +1840,7 @@ class Violation(models.Model):
                 condition=Q(published_at__isnull=False),
                 name="violation_public_found",
             ),
-            # Which tables hold demo records, asked on every agency's and technology's page
-            # (`views._demo_requests`): read from an index of the demo rows alone, empty in a real city.
-            models.Index(fields=["id"], condition=Q(is_demo=True), name="violation_demo"),
+            demo_rows_index("violation_demo"),
         ]
 
     def __str__(self) -> str:
