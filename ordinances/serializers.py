@@ -179,6 +179,11 @@ class UTCDateTimeField(serializers.DateTimeField):
 
 UTC_MOMENT = UTCDateTimeField()
 
+# The lists the API's querysets load a request's documents and a decision's conditions into
+# (`Prefetch(..., to_attr=...)`, ordinances.api), which the serializers below read.
+DOCUMENT_LIST = "document_list"
+CONDITION_LIST = "condition_list"
+
 
 def child(parent: serializers.Serializer, serializer_class: type[serializers.Serializer]) -> Any:
     """
@@ -621,7 +626,7 @@ class DecisionSerializer(ModelSerializer):
         help_text="The Open Civic Data id of the vote; null for a decision made without one."
     )
     votes = VotesSerializer(source="*", read_only=True)
-    conditions = ConditionSerializer(many=True, read_only=True)
+    conditions = ConditionSerializer(source=CONDITION_LIST, many=True, read_only=True)
 
     class Meta:
         model = Decision
@@ -707,7 +712,7 @@ class RequestSerializer(ModelSerializer):
     exception = ExceptionRefSerializer(read_only=True, allow_null=True)
     renews = RequestRefSerializer(read_only=True, allow_null=True)
     decision = serializers.SerializerMethodField()
-    documents = DocumentSerializer(source="attachments", many=True, read_only=True)
+    documents = DocumentSerializer(source=DOCUMENT_LIST, many=True, read_only=True)
     deadlines = serializers.SerializerMethodField()
     upcoming = serializers.SerializerMethodField()
 

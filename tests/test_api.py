@@ -28,6 +28,7 @@ from model_bakery import baker
 from ordinances import downloads, ocd, workflow
 from ordinances.models import (
     Agency,
+    Attachment,
     Category,
     CategoryRule,
     Deadline,
@@ -204,6 +205,35 @@ def test_a_request_nests_its_decision_with_votes_and_conditions(client, records)
     assert decision["conditions"] == [
         {"text": "Publish an annual report", "due_on": "2030-01-01", "status": "open"}
     ]
+
+
+def test_the_request_list_shows_each_request_s_documents_oldest_first_and_its_decision_s_conditions(
+    client, records
+):
+    approved = records["approved"]
+    moment = datetime.datetime(2025, 3, 1, 12, tzinfo=datetime.UTC)
+    baker.make(Attachment, request=approved, title="Use policy", url="https://example.org/policy.pdf")
+    Attachment.objects.filter(title="Use policy").update(uploaded_at=moment + datetime.timedelta(days=1))
+    baker.make(Attachment, request=approved, title="Impact report", url="https://example.org/report.pdf")
+    Attachment.objects.filter(title="Impact report").update(uploaded_at=moment)
+
+    rows = {row["reference"]: row for row in get_json(client, "/api/v1/requests/")["results"]}
+
+    assert [doc["title"] for doc in rows[approved.reference]["documents"]] == ["Impact report", "Use policy"]
+    assert rows[approved.reference]["decision"]["conditions"] == [
+        {"text": "Publish an annual report", "due_on": "2030-01-01", "status": "open"}
+    ]
+    assert rows[records["in_review"].reference]["documents"] == []
+    assert rows[records["in_review"].reference]["decision"] is None
+
+
+def test_the_decisions_list_shows_each_decision_s_conditions(client, records):
+    rows = {row["request"]["reference"]: row for row in get_json(client, "/api/v1/decisions/")["results"]}
+
+    assert rows[records["approved"].reference]["conditions"] == [
+        {"text": "Publish an annual report", "due_on": "2030-01-01", "status": "open"}
+    ]
+    assert rows[records["denied"].reference]["conditions"] == []
 
 
 def test_the_decisions_list_filters_by_outcome(client, records):
