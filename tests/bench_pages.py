@@ -16,15 +16,13 @@ What it does, on loopback only, in one run (issue 9, "Performance and scale"):
    static files from the manifest), the floor view on (PORTAL_BENCHMARK), the API's rate far
    above what the benchmark sends, and workers never recycled (GUNICORN_MAX_REQUESTS=0), so
    that memory growth shows instead of being hidden by a restart.
-3. With the anonymous page cache off (PORTAL_PAGE_CACHE_SECONDS=0) and then on (300 s, in
-   Redis: REDIS_URL, default redis://127.0.0.1:6379/15, a database number this benchmark
-   flushes), a server for each size, both started at once: a warm-up that fetches every page
-   from every worker, then for each page, at one size and then at the other, `wrk -t2 -c16`
-   on the page between two measurements of that server's floor, a minimal Django view
-   (portal/bench.py) through the whole middleware stack; a page's share is its requests per
-   second over the mean of the floors on either side, so a machine that slows down during
-   the run slows both, and the two sizes of a page are measured seconds apart, so a drift
-   over the run does not show as a ratio between them.
+3. For each size, with the anonymous page cache off (PORTAL_PAGE_CACHE_SECONDS=0) and then on
+   (300 s, in Redis: REDIS_URL, default redis://127.0.0.1:6379/15, a database number this
+   benchmark flushes): a warm-up that fetches every page from every worker, then for each
+   page `wrk -t2 -c16` on the page between two measurements of the floor, a minimal Django
+   view (portal/bench.py) through the whole middleware stack; a page's share is its requests
+   per second over the mean of the floors on either side, so a machine that slows down during
+   the run slows both.
 4. A table per cache setting (requests/s, share of the floor, p50/p95/p99 latency, the
    small/large ratio, PASS or FAIL against each target), worker memory (RSS from /proc at the
    start and the end of each run), written to docs/performance.md with the machine described,
@@ -849,71 +847,45 @@ class Run:
     memory_end: dict[int, int] = field(default_factory=dict)
     warm_up_status: dict[str, int] = field(default_factory=dict)
     rows: dict[str, int | None] = field(default_factory=dict)
+    seconds: float = 0.0
 
 
-@dataclass
-class Side:
-    """One size's server, its run and its pages (by name), measured turn about with the other size's."""
-
-    server: Server
-    run: Run
-    pages: dict[str, Page]
-
-
-def measure_runs(sides: list[Side], args: argparse.Namespace, script: Path) -> None:
+def measure_run(server: Server, run: Run, pages: list[Page], args: argparse.Namespace, script: Path) -> None:
     """
-    Each page at every size in turn, each between two floors of its own server: the floor,
-    the page, the floor again, which is also the floor before that server's next page. A
-    page's share is over the mean of the floors on either side of it, so a machine that speeds
-    up or slows down moves the page and its floor together. The sizes take turns page by page,
-    seconds apart, not one size after the other minutes apart, so a drift of the machine over
-    the run moves both sizes of a page alike and their ratio holds the difference of the data.
-    The server that is not measured meanwhile waits idle.
+    The floor, then a page, then the floor again before the next page, and so on, ending with
+    a floor: each page's share is over the mean of the floors on either side of it, so a
+    machine that speeds up or slows down during the run moves the page and its floor together.
     """
-    for side in sides:
-        side.run.warm_up_status, side.run.rows = warm_up(side.server, list(side.pages.values()), script)
-    before: dict[str, Measurement] = {}
-    for side in sides:
-        side.run.memory_start = side.server.memory()
-        before[side.run.size] = wrk(side.server.port, FLOOR.path, args.floor_seconds, script)
-        drain(side.server)
-    names = list(dict.fromkeys(name for side in sides for name in side.pages))
-    for name in names:
-        for side in sides:
-            page = side.pages.get(name)
-            if page is None:
-                continue  # a deep page a size does not have
-            server, run = side.server, side.run
-            measured = wrk(server.port, page.path, args.seconds, script)
-            drain(server)
-            after = wrk(server.port, FLOOR.path, args.floor_seconds, script)
-            drain(server)
-            floor = before[run.size]
-            floor_rps = (floor.rps + after.rps) / 2
-            share = measured.rps / floor_rps if floor_rps else 0.0
-            run.pages[page.name] = {
-                "kind": page.kind,
-                "path": page.path,
-                "floor": asdict(floor),
-                "floor_after": asdict(after),
-                "floor_rps": floor_rps,
-                "page": asdict(measured),
-                "share": share,
-                "rows": run.rows.get(page.name),
-            }
-            flag = (
-                f"  {measured.failures} failed (first {measured.first_bad_status})"
-                if measured.failures
-                else ""
-            )
-            log(
-                f"    {page.name:<26} {run.size:<5} {measured.rps:8.1f}/s  floor {floor.rps:7.1f}/s,"
-                f" {after.rps:7.1f}/s  share {share:6.1%}  p50 {measured.p50_ms:7.1f} ms"
-                f"  p99 {measured.p99_ms:7.1f} ms{flag}"
-            )
-            before[run.size] = after
-    for side in sides:
-        side.run.memory_end = side.server.memory()
+    run.warm_up_status, run.rows = warm_up(server, pages, script)
+    run.memory_start = server.memory()
+    before = wrk(server.port, FLOOR.path, args.floor_seconds, script)
+    drain(server)
+    for page in pages:
+        measured = wrk(server.port, page.path, args.seconds, script)
+        drain(server)
+        after = wrk(server.port, FLOOR.path, args.floor_seconds, script)
+        drain(server)
+        floor_rps = (before.rps + after.rps) / 2
+        share = measured.rps / floor_rps if floor_rps else 0.0
+        run.pages[page.name] = {
+            "kind": page.kind,
+            "path": page.path,
+            "floor": asdict(before),
+            "floor_after": asdict(after),
+            "floor_rps": floor_rps,
+            "page": asdict(measured),
+            "share": share,
+            "rows": run.rows.get(page.name),
+        }
+        flag = (
+            f"  {measured.failures} failed (first {measured.first_bad_status})" if measured.failures else ""
+        )
+        log(
+            f"    {page.name:<26} {measured.rps:8.1f}/s  floor {before.rps:7.1f}/s, {after.rps:7.1f}/s"
+            f"  share {share:6.1%}  p50 {measured.p50_ms:7.1f} ms  p99 {measured.p99_ms:7.1f} ms{flag}"
+        )
+        before = after
+    run.memory_end = server.memory()
 
 
 # ---------------------------------------------------------------------------
@@ -1093,9 +1065,7 @@ HOW_TO_READ = """\
 not. The floor is a minimal Django view (`portal/bench.py`, `HttpResponse("ok")`) through the
 same middleware stack on the same server, measured for {floor_seconds} s before and after each
 page; a page's *share* is its requests per second over the mean of those two floors' (so a
-machine that slows down during the run slows both). A server for each size runs at once and
-the sizes take turns page by page, seconds apart, so a drift of the machine over the run moves
-both sizes of a page alike. 25% means the page costs
+machine that slows down during the run slows both). 25% means the page costs
 four floors: the server could answer a quarter as many readers of that page as of a page that
 does nothing. *{small}/{large}* is the page's share with {small} requests in the database
 over its share with {large}: 1.00 means the page costs the same whatever the city's history,
@@ -1361,37 +1331,31 @@ def main(argv: list[str] | None = None) -> int:
 
         pages_by_size: dict[str, list[Page]] = {}
         for cache in caches:
-            mark = time.monotonic()
-            if cache == "on":
-                redis_flush(redis_url)
-            # Both sizes' servers at once, each measured in turn (`measure_runs`). They share the
-            # Redis database: an answer's key holds the host with its port, so neither serves the
-            # other's pages.
-            servers: dict[str, Server] = {}
-            try:
-                for size in sizes:
-                    env = profile_env(
-                        database_url=pg.url(DATABASES[size]),
-                        cache_seconds=300 if cache == "on" else 0,
-                        redis_url=redis_url if cache == "on" else None,
-                        scratch=scratch,
-                    )
-                    servers[size] = Server.start(env, scratch, f"{size}-{cache}")
-                sides = []
-                for size, n in sizes.items():
+            for size, n in sizes.items():
+                mark = time.monotonic()
+                if cache == "on":
+                    redis_flush(redis_url)
+                env = profile_env(
+                    database_url=pg.url(DATABASES[size]),
+                    cache_seconds=300 if cache == "on" else 0,
+                    redis_url=redis_url if cache == "on" else None,
+                    scratch=scratch,
+                )
+                server = Server.start(env, scratch, f"{size}-{cache}")
+                try:
                     if size not in pages_by_size:
-                        pages = build_pages(servers[size].port, facts[size])
+                        pages = build_pages(server.port, facts[size])
                         if args.only:
                             pages = [page for page in pages if re.search(args.only, page.name)]
                         pages_by_size[size] = pages
-                    run = runs[(size, cache)] = Run(size=size, requests_seeded=n, cache=cache)
-                    sides.append(Side(servers[size], run, {page.name: page for page in pages_by_size[size]}))
+                    run = Run(size=size, requests_seeded=n, cache=cache)
                     log(f"  {size} ({n:,} requests), page cache {cache}: {len(pages_by_size[size])} pages")
-                measure_runs(sides, args, script)
-            finally:
-                for server in servers.values():
+                    measure_run(server, run, pages_by_size[size], args, script)
+                    runs[(size, cache)] = run
+                finally:
                     server.stop()
-            phases[f"measure both sizes, cache {cache}"] = time.monotonic() - mark
+                run.seconds = time.monotonic() - mark
+                phases[f"measure {size}, cache {cache}"] = run.seconds
     finally:
         if not args.keep:
             for name in DATABASES.values():
