@@ -12,7 +12,8 @@ word occurs in one of its searched fields as a whole run of letters and digits, 
 case: "camera" finds "Camera" and "camera-equipped" but not "cameras" or "webcamera".
 
 * PostgreSQL: full-text search with the 'simple' configuration over the weighted
-  `document`, which the GIN indexes of migration 0007 index expression for expression.
+  `document`, stored in a generated column of each searched table (migration 0024) that a
+  GIN index serves (migration 0027).
   'simple' only lower-cases; 'english' would also stem ("cameras" -> "camera") and drop
   stop words ("the", "of"), which the SQLite side cannot reproduce without a stemmer, so
   the two databases would answer plain words differently. Before parsing, every run of
@@ -34,9 +35,11 @@ Ranking: the fields carry weights A (titles, names, identifiers), B and C; Postg
 with `ts_rank` over the weighted document, SQLite adds the weights of the fields each word
 occurs in. Both put a title match above a match in a description only.
 
-A common word matches thousands of records. PostgreSQL ranks them over the document stored
-by migration 0024 (`STORED_DOCUMENT`, the indexed expression as a generated column) rather
-than parsing every match's text again, and the result count leaves the rank out.
+A common word matches thousands of records. PostgreSQL matches and ranks them over the
+stored document (`STORED_DOCUMENT`) rather than parsing every match's text again, and the
+result count leaves the rank out. Naming the column also keeps the query short: spelling the
+expression out, field by field in four tables, cost about half of a search page's time to
+build and compile.
 """
 
 from __future__ import annotations
@@ -105,7 +108,7 @@ class Kind:
     key: str  # the field the record's URL is built from
     title: str
     # (field, weight). The title first; then the fields a snippet is taken from, in the
-    # order they are tried. Migration 0007 indexes exactly these, in this order.
+    # order they are tried. Migration 0024 stores exactly these, in this order (0007's snapshot).
     fields: tuple[tuple[str, str], ...]
 
     @property
@@ -254,45 +257,22 @@ def words_only(field: str) -> Func:
 
 def document(kind: Kind) -> CombinedSearchVector | SearchVector:
     """
-    The weighted tsvector of a kind's fields. Migration 0007 builds a GIN index on exactly
-    this expression for each kind and migration 0024 stores it (`stored_document`); change a
-    kind's fields and add a migration that replaces both (tests/test_search.py fails until then).
+    The weighted tsvector of a kind's fields, as migration 0024 stores it for each kind
+    (`stored_document`, from the snapshot in migration 0007); change a kind's fields and add a
+    migration that generates the column again (tests/test_search.py fails until then).
     """
     vectors = [SearchVector(words_only(name), config=CONFIG, weight=weight) for name, weight in kind.fields]
     return reduce(operator.add, vectors)
 
 
-class WrittenOut(Func):
-    """
-    An expression whose values are all fixed in code, with them written into the SQL rather
-    than sent as parameters (PostgreSQL). The GIN indexes of migration 0007 are on `document`
-    with its configuration, pattern and weights as constants; under a prepared statement's
-    generic plan (DATABASE_PREPARED_STATEMENTS) the same expression with `$1::regconfig`
-    and the like matches no index, and a common word read every request's text (2 s).
-    """
-
-    template = "%(expressions)s"
-
-    def as_sql(
-        self,
-        compiler: Any,
-        connection: Any,
-        function: str | None = None,
-        template: str | None = None,
-        arg_joiner: str | None = None,
-        **extra_context: Any,
-    ) -> tuple[str, list[Any]]:
-        sql, params = super().as_sql(compiler, connection, function, template, arg_joiner, **extra_context)
-        if connection.vendor != "postgresql" or not params:
-            return sql, list(params)
-        # Quoted by the driver; a "%" it writes out must not read as a placeholder afterwards.
-        return connection.ops.compose_sql(sql, params).replace("%", "%%"), []
-
-
 def stored_document(kind: Kind) -> RawSQL:
-    """`document(kind)` as migration 0024 stores it (the branch's table is never aliased)."""
+    """
+    `document(kind)` as migration 0024 stores it, which migration 0027 indexes (the branch's
+    table is never aliased).
+    """
     table = connection.ops.quote_name(kind.records().model._meta.db_table)
-    return RawSQL(f"{table}.{STORED_DOCUMENT}", (), output_field=SearchVectorField())
+    # Parameters as a list: `@@` (SearchVectorExact) adds the query's list to them.
+    return RawSQL(f"{table}.{STORED_DOCUMENT}", [], output_field=SearchVectorField())
 
 
 def word_regex(word: str) -> str:
@@ -307,12 +287,10 @@ def word_pattern(found: Sequence[str]) -> re.Pattern[str]:
 
 def _matches_and_rank(kind: Kind, found: Sequence[str]) -> tuple[Q | Expression, Expression]:
     if connection.vendor == "postgresql":
-        vector = WrittenOut(document(kind), output_field=SearchVectorField())
+        stored = stored_document(kind)
         query = SearchQuery(" ".join(found), config=CONFIG, search_type="plain")
-        # A lookup used as a filter: `document @@ query`, the indexed expression verbatim.
-        # The rank reads the same document stored: parsing it again costs most of a common
-        # word's query.
-        return SearchVectorExact(vector, query), SearchRank(stored_document(kind), query)
+        # A lookup used as a filter: `search_document @@ query`, which the GIN index serves.
+        return SearchVectorExact(stored, query), SearchRank(stored, query)
     every_word = Q()
     weights: list[Expression] = []
     for word in found:

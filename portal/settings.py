@@ -162,7 +162,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # view (planning a joined request-table query cost 0.5 to 2 ms, often more than running it).
     # After five runs PostgreSQL may keep one generic plan, which cannot use a partial or
     # expression index whose condition or constants are parameters and guesses a range between
-    # parameters small: those are written into the SQL (models.Constant, search.WrittenOut),
+    # parameters small: those are written into the SQL (models.Constant),
     # checked under a generic plan in tests/test_indexes.py. Turn them off behind a pooler in
     # transaction mode that does not keep them (before PgBouncer 1.21): docs/deployment.md,
     # "Connections".
