@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 from django.db import models
 from django.db.models import Model
 from django.db.models.manager import BaseManager
@@ -185,6 +185,25 @@ DOCUMENT_LIST = "document_list"
 CONDITION_LIST = "condition_list"
 
 
+class PrefetchedList(serializers.ListSerializer):
+    """
+    A nested list read from the list a view's queryset prefetched into `source`
+    (`Prefetch(..., to_attr=source)`). A row without it is a view's mistake, said out loud:
+    DRF would leave the key out of the answer without a word, as it does for any read-only
+    field whose attribute is missing.
+    """
+
+    def get_attribute(self, instance: Any) -> Any:
+        try:
+            return getattr(instance, self.source)
+        except AttributeError:
+            raise ImproperlyConfigured(
+                f"{type(instance).__name__}.{self.source} is missing: the queryset behind"
+                f" {self.parent.__class__.__name__}.{self.field_name} must load it with"
+                f" Prefetch(..., to_attr={self.source!r})."
+            ) from None
+
+
 def child(parent: serializers.Serializer, serializer_class: type[serializers.Serializer]) -> Any:
     """
     A serializer that `parent`'s method fields use for each row, made once per `parent`
@@ -327,7 +346,9 @@ def _make_plan(serializer_class: type) -> Plan:
             kind = _METHOD
         elif isinstance(field, FastRepresentation):
             kind = _NESTED
-        elif type(field) is serializers.ListSerializer and isinstance(field.child, FastRepresentation):
+        elif type(field) in (serializers.ListSerializer, PrefetchedList) and isinstance(
+            field.child, FastRepresentation
+        ):
             kind = _MANY
         else:
             return _PER_RESPONSE
@@ -626,7 +647,7 @@ class DecisionSerializer(ModelSerializer):
         help_text="The Open Civic Data id of the vote; null for a decision made without one."
     )
     votes = VotesSerializer(source="*", read_only=True)
-    conditions = ConditionSerializer(source=CONDITION_LIST, many=True, read_only=True)
+    conditions = PrefetchedList(child=ConditionSerializer(), source=CONDITION_LIST, read_only=True)
 
     class Meta:
         model = Decision
@@ -712,7 +733,7 @@ class RequestSerializer(ModelSerializer):
     exception = ExceptionRefSerializer(read_only=True, allow_null=True)
     renews = RequestRefSerializer(read_only=True, allow_null=True)
     decision = serializers.SerializerMethodField()
-    documents = DocumentSerializer(source=DOCUMENT_LIST, many=True, read_only=True)
+    documents = PrefetchedList(child=DocumentSerializer(), source=DOCUMENT_LIST, read_only=True)
     deadlines = serializers.SerializerMethodField()
     upcoming = serializers.SerializerMethodField()
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -41,6 +42,7 @@ from ordinances.models import (
     Technology,
     TechnologyUse,
 )
+from ordinances.serializers import CONDITION_LIST, DecisionSerializer
 
 pytestmark = pytest.mark.django_db
 
@@ -234,6 +236,13 @@ def test_the_decisions_list_shows_each_decision_s_conditions(client, records):
         {"text": "Publish an annual report", "due_on": "2030-01-01", "status": "open"}
     ]
     assert rows[records["denied"].reference]["conditions"] == []
+
+
+def test_a_decision_serialized_without_its_prefetched_conditions_is_refused_not_shown_without_them(records):
+    decision = records["approved"].decision  # loaded without Prefetch(..., to_attr=CONDITION_LIST)
+
+    with pytest.raises(ImproperlyConfigured, match=CONDITION_LIST):
+        DecisionSerializer(context={"request": None}).to_representation(decision)
 
 
 def test_the_decisions_list_filters_by_outcome(client, records):
