@@ -798,8 +798,10 @@ def drain(server: Server) -> None:
 
 def rows_shown(page: Page, body: bytes) -> int | None:
     """
-    The rows a list shows: a feed's entries, an API list's results, the rows of a listing's
-    table body; None for any other page, or a body that is not what its kind says.
+    The rows a page shows: a feed's entries, an API list's results, the rows of a listing's
+    table body, the rows of every table body of any other HTML page (a record's page shows
+    several tables, each as long as the record's history allows up to its limit); None for a
+    page with none of these, or a body that is not what its kind says.
     """
     if page.kind == "feed":
         return body.count(b"<entry")
@@ -812,6 +814,9 @@ def rows_shown(page: Page, body: bytes) -> int | None:
     if page.kind == "html" and page.listing:
         start, end = body.find(b"<tbody"), body.find(b"</tbody>")
         return body.count(b"<tr", start, end) if 0 <= start < end else 0
+    if page.kind == "html":
+        bodies = re.findall(rb"<tbody.*?</tbody>", body, re.S)
+        return sum(part.count(b"<tr") for part in bodies) if bodies else None
     return None
 
 
@@ -971,7 +976,7 @@ def latencies(figures: dict[str, Any] | None) -> str:
 
 
 def rows_at_both_sizes(small: dict[str, Any] | None, large: dict[str, Any] | None) -> str:
-    """The rows a list shows at each size ("6/25"); "-" for a page that is not a list."""
+    """The rows a page shows at each size ("6/25"); "-" for a page that shows none (`rows_shown`)."""
     counts = [figures.get("rows") if figures else None for figures in (small, large)]
     if all(count is None for count in counts):
         return "-"
@@ -1069,9 +1074,10 @@ machine that slows down during the run slows both). 25% means the page costs
 four floors: the server could answer a quarter as many readers of that page as of a page that
 does nothing. *{small}/{large}* is the page's share with {small} requests in the database
 over its share with {large}: 1.00 means the page costs the same whatever the city's history,
-above {max_slowdown} fails. *rows* is how many rows a list shows at each size (a feed's
-entries, an API list's results, the rows of an HTML list's table): where they differ, the
-ratio holds the cost of a longer page as well as any growth with the history.
+above {max_slowdown} fails. *rows* is how many rows a page shows at each size (a feed's
+entries, an API list's results, the rows of an HTML list's table, or of every table of any
+other HTML page): where they differ, the ratio holds the cost of a longer page as well as any
+growth with the history.
 *frame* is the cheapest public HTML page (`/alerts/check-your-inbox/`: the site's frame, the
 record's freshness and three sentences, no record): every HTML page costs at least as much, so
 its share is the most an HTML page can reach; it is shown, not judged on share.
