@@ -210,6 +210,8 @@ class Source(models.Model):
 
     class Meta:
         ordering = ["-published_on", "publisher"]
+        # The record's last change (`freshness.latest`), asked by every public answer.
+        indexes = [models.Index(fields=["updated_at"], name="source_updated")]
 
     def __str__(self) -> str:
         return f"{self.publisher}: {self.title}"
@@ -617,7 +619,11 @@ class Agency(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "agencies"
-        indexes = [demo_rows_index("agency_demo")]
+        indexes = [
+            demo_rows_index("agency_demo"),
+            # The record's last change (`freshness.latest`), asked by every public answer.
+            models.Index(fields=["updated_at"], name="agency_updated"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -1655,6 +1661,8 @@ class OrdinanceChange(AppendOnlyModel):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        # The record's last change (`freshness.latest`), asked by every public answer.
+        indexes = [models.Index(fields=["created_at"], name="ordinancechange_created")]
 
     def __str__(self) -> str:
         return f"{self.ordinance_id} changed at {self.created_at:%Y-%m-%d %H:%M}"
