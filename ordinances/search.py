@@ -72,6 +72,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from ordinances import pagination
 from ordinances.models import Agency, Ordinance, Request, Technology
 
 # The box takes at most this many characters and words: enough for any real question,
@@ -232,15 +233,31 @@ def run(params: QueryDict) -> Outcome:
 
 
 class _Paginator(Paginator):
-    """Pages of the ranked rows, counted by a query that ranks nothing."""
+    """
+    Pages of the ranked rows, counted by a query that ranks nothing and stops at
+    `pagination.COUNT_LIMIT`, as the request list's count does ("More than 1,000 results"): a
+    common word matches thousands of records, and counting them all took a third of its query
+    time ("camera" among 100,000 requests: 9 ms of the count's and the page's 24). The pages go
+    as far as the count: the best thousand matches.
+    """
 
     def __init__(self, object_list: QuerySet[Any], per_page: int, *, counted: QuerySet[Any]) -> None:
         super().__init__(object_list, per_page)
         self.counted = counted
 
     @cached_property
+    def found(self) -> int:
+        """The matches, up to one more than the limit."""
+        return self.counted[: pagination.COUNT_LIMIT + 1].count()
+
+    @cached_property
     def count(self) -> int:
-        return self.counted.count()
+        return min(self.found, pagination.COUNT_LIMIT)
+
+    @property
+    def count_is_limited(self) -> bool:
+        """Whether there are more matches than the count says."""
+        return self.found > pagination.COUNT_LIMIT
 
 
 # ---------------------------------------------------------------------------

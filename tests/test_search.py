@@ -24,7 +24,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from model_bakery import baker
 
-from ordinances import search
+from ordinances import pagination, search
 from ordinances.models import Agency, Category, Request, Technology
 
 pytestmark = pytest.mark.django_db
@@ -280,6 +280,30 @@ def test_its_query_count_does_not_grow_with_the_rows(client, corpus, make_reques
         baker.make(Agency, name=f"River agency {i}", slug=f"river-{i}", description="On the river.")
     assert client.get(URL, {"q": "river"}).context["search"].page.paginator.count == 26
     assert queries() == few == 2  # the count and the page
+
+
+def test_a_common_word_s_count_stops_at_the_limit_and_says_there_are_more(
+    client, corpus, make_request, monkeypatch
+):
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 3)
+    for i in range(4):
+        make_request("submitted", title=f"River gauge {i}", purpose="Measure the river.")
+
+    response = client.get(URL, {"q": "river"})
+
+    paginator = response.context["search"].page.paginator
+    assert (paginator.count, paginator.count_is_limited) == (3, True)
+    assert "More than 3 results." in response.content.decode()
+
+
+def test_a_count_below_the_limit_is_exact(client, corpus, monkeypatch):
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 3)
+
+    response = client.get(URL, {"q": "river"})
+
+    paginator = response.context["search"].page.paginator
+    assert (paginator.count, paginator.count_is_limited) == (2, False)
+    assert "2 results for “river”." in response.content.decode()
 
 
 def test_the_stored_document_is_generated_from_the_fields_the_search_names():
