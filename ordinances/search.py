@@ -248,7 +248,7 @@ class _Paginator(Paginator):
     @cached_property
     def found(self) -> int:
         """The matches, up to one more than the limit."""
-        return self.counted[: pagination.COUNT_LIMIT + 1].count()
+        return pagination.count_up_to_limit(self.counted)
 
     @cached_property
     def count(self) -> int:
