@@ -56,6 +56,14 @@ def days_ago(days: int) -> datetime.date:
     return today() - datetime.timedelta(days=days)
 
 
+def when_run(overrides: dict) -> dict:
+    """
+    The overrides with each date worked out now, not when the tests were collected: a run that
+    crosses midnight in the city's time zone would otherwise test "tomorrow" as today.
+    """
+    return {name: value() if callable(value) else value for name, value in overrides.items()}
+
+
 def at(day: datetime.date, hour: int = 12) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
 
@@ -134,9 +142,9 @@ def test_an_emergency_use_is_refused_to_anyone_but_the_agencys_liaison_or_staff(
     ("overrides", "field"),
     [
         ({"used_on": None}, "used_on"),
-        ({"used_on": today() + datetime.timedelta(days=1)}, "used_on"),
-        ({"used_on": days_ago(5), "ended_on": days_ago(6)}, "ended_on"),
-        ({"ended_on": today() + datetime.timedelta(days=2)}, "ended_on"),
+        ({"used_on": lambda: days_ago(-1)}, "used_on"),
+        ({"used_on": lambda: days_ago(5), "ended_on": lambda: days_ago(6)}, "ended_on"),
+        ({"ended_on": lambda: days_ago(-2)}, "ended_on"),
         ({"circumstances": "  "}, "circumstances"),
     ],
     ids=["no-date", "future-use", "ends-before-it-began", "future-end", "no-circumstances"],
@@ -147,7 +155,7 @@ def test_bad_emergency_use_dates_or_text_give_a_field_error_and_write_nothing(
     before = written()
 
     with pytest.raises(ValidationError) as invalid:
-        record_use(liaison_a, agency_a, drone, ordinance, **overrides)
+        record_use(liaison_a, agency_a, drone, ordinance, **when_run(overrides))
 
     assert field in invalid.value.message_dict
     assert written() == before
@@ -350,9 +358,9 @@ def test_recording_a_violation_is_refused_to_anyone_but_staff(who, request, agen
     [
         ({"description": ""}, "description"),
         ({"found_on": None}, "found_on"),
-        ({"found_on": today() + datetime.timedelta(days=1)}, "found_on"),
-        ({"occurred_on": days_ago(2), "found_on": days_ago(3)}, "found_on"),
-        ({"occurred_on": today() + datetime.timedelta(days=3)}, "occurred_on"),
+        ({"found_on": lambda: days_ago(-1)}, "found_on"),
+        ({"occurred_on": lambda: days_ago(2), "found_on": lambda: days_ago(3)}, "found_on"),
+        ({"occurred_on": lambda: days_ago(-3)}, "occurred_on"),
         ({"how_found": "rumour"}, "how_found"),
         ({"colour": "red"}, "colour"),
     ],
@@ -370,7 +378,9 @@ def test_a_bad_violation_gives_a_field_error_and_writes_nothing(
     overrides, field, staff, agency_a, drone, ordinance
 ):
     with pytest.raises(ValidationError) as invalid:
-        oversight.record_violation(staff, **violation_fields(agency_a, drone, ordinance, **overrides))
+        oversight.record_violation(
+            staff, **violation_fields(agency_a, drone, ordinance, **when_run(overrides))
+        )
 
     assert field in invalid.value.message_dict
     assert written() == (0, 0, 0, 0)
